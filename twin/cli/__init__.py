@@ -1,0 +1,21 @@
+"""The ``twin`` command line: typer commands that load inputs, call the library and print results.
+
+Each command lives in its own module here and registers itself on :data:`app`. Commands hold no
+logic a test would want to call. Every command takes ``--json`` (machine-readable output on stdout).
+User errors (:class:`twin.errors.TwinError`) print one clear line on stderr and exit with status 1,
+without a traceback.
+"""
+from __future__ import annotations
+
+import importlib
+
+from twin.cli._common import app, main
+
+# Command modules; each one registers its commands on ``app`` when imported.
+_COMMANDS: tuple[str, ...] = (
+)
+
+for _name in _COMMANDS:
+    importlib.import_module(_name)
+
+__all__ = ["app", "main"]
