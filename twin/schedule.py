@@ -219,6 +219,7 @@ class Schedule:
     options: ScheduleOptions = field(default_factory=ScheduleOptions)
     resources: Mapping[str, Resource] = field(default_factory=dict)
     assignments: tuple[Assignment, ...] = ()
+    element_links: tuple[tuple[str, str], ...] = ()   # (activity id, element GlobalId) from the file
     name: str = ""
     source: str = ""                      # path of the file it came from
     warnings: tuple[str, ...] = ()
