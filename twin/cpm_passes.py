@@ -1,0 +1,278 @@
+"""The forward pass, backward pass, floats and paths of :mod:`twin.cpm` (P6 rules).
+
+Private to :func:`twin.cpm.compute_cpm`; split out only to keep both modules short. All times are
+integer clock minutes (:func:`twin.worktime.to_minutes`); each activity's arithmetic runs on its own
+:class:`twin.worktime.WorkCalendar`, lags on the lag calendar the options name.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from twin.schedule import ActivityType, ConstraintType, Schedule
+from twin.worktime import WorkCalendar, from_minutes, to_minutes
+
+_NEG = -(1 << 62)
+_POS = 1 << 62
+_CT = ConstraintType
+_LOE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
+
+
+def _remaining_minutes(a) -> int:
+    if a.actual_finish is not None or a.type.is_milestone:
+        return 0
+    if a.remaining_h is not None:
+        return max(0, round(a.remaining_h * 60))
+    if a.actual_start is not None:
+        return max(0, round(a.duration_h * 60 * (1 - a.percent_complete / 100)))
+    return max(0, round(a.duration_h * 60))
+
+
+def _lag_cal(net, p: int, s: int) -> WorkCalendar:
+    mode = net.lag_mode
+    if mode == "predecessor":
+        return net.cal[p]
+    if mode == "successor":
+        return net.cal[s]
+    if mode == "24h":
+        return net.wcals["24h"]
+    return net.project_cal
+
+
+def _finish_reading(cal: WorkCalendar, t: int) -> int:
+    """``t`` itself if a finish can read as ``t`` (in work or at a period's end), else the next start."""
+    r = cal.at_offset(cal.offset(t), "finish")
+    return t if r == t else cal.next_working(t)
+
+
+def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
+    """Early start/finish (clock minutes) of every activity; also fills ``net.dur``, ``net.drive_*``."""
+    n = len(net.ids)
+    es, ef = [0] * n, [0] * n
+    ds, df = [0] * n, [0] * n  # dates that drive successors' start- and finish-type links
+    dur = [_remaining_minutes(a) for a in net.acts]
+    net.dur = dur
+    driver = [-1] * n
+    retained = schedule.options.progress != "progress_override"
+    loe = [a.type in _LOE for a in net.acts]
+    for i in net.order:
+        a, cal, d = net.acts[i], net.cal[i], dur[i]
+        if a.actual_finish is not None:  # complete: P6 shows early dates at the data date
+            es[i] = ef[i] = dd
+            ds[i], df[i] = _m(a.actual_start or a.actual_finish), _m(a.actual_finish)
+            continue
+        start_c, fin_c, sdrv, fdrv = dd, _NEG, -1, -1
+        if a.actual_start is None or retained:
+            for p, t, lag in net.in_links[i]:
+                if loe[p]:
+                    continue
+                lc = _lag_cal(net, p, i)
+                if t == "FS" or t == "SS":
+                    c = _shift(lc, df[p], lag, "finish") if t == "FS" else _shift(lc, ds[p], lag, "start")
+                    if c > start_c or (c == start_c and sdrv < 0):
+                        start_c, sdrv = c, p
+                else:
+                    c = _shift(lc, df[p], lag, "finish") if t == "FF" else _shift(lc, ds[p], lag, "finish")
+                    if c > fin_c:
+                        fin_c, fdrv = c, p
+        started = a.actual_start is not None
+        if not started:
+            for con in a.constraints:
+                if con.date is None:
+                    continue
+                cd = _m(con.date)
+                if con.type in (_CT.START_ON_OR_AFTER, _CT.START_ON):
+                    start_c = max(start_c, cd)
+                elif con.type in (_CT.FINISH_ON_OR_AFTER, _CT.FINISH_ON):
+                    fin_c = max(fin_c, cd)
+        drv = fdrv if fin_c > start_c else sdrv
+        if a.type is ActivityType.FINISH_MILESTONE:
+            e = _finish_reading(cal, max(start_c, fin_c))
+            s = e
+        elif d == 0:
+            s = cal.next_working(max(start_c, fin_c))
+            e = s
+        else:
+            s = cal.next_working(start_c)
+            drv = sdrv
+            if fin_c > _NEG:
+                sf = cal.at_offset(cal.offset(fin_c) - d, "start")
+                if sf > s:
+                    s, drv = sf, fdrv
+            e = cal.add(s, d, "finish")
+        if not started:
+            for con in a.constraints:
+                if con.type is _CT.MANDATORY_START and con.date is not None:
+                    s = cal.next_working(_m(con.date))
+                    e = cal.add(s, d, "finish") if d else s
+                elif con.type is _CT.MANDATORY_FINISH and con.date is not None:
+                    e = _finish_reading(cal, _m(con.date))
+                    s = cal.at_offset(cal.offset(e) - d, "start") if d else e
+        es[i], ef[i] = s, e
+        ds[i] = _m(a.actual_start) if started else s
+        df[i] = e
+        driver[i] = drv
+    _level_of_effort_forward(net, es, ef, ds, df, dd)
+    net.drive_start, net.drive_finish, net.driver = ds, df, driver
+    return es, ef
+
+
+def _level_of_effort_forward(net, es, ef, ds, df, dd) -> None:
+    """LOE / WBS summary: start at the predecessors' dates, finish at the successors'."""
+    for i, a in enumerate(net.acts):
+        if a.type not in _LOE or a.actual_finish is not None:
+            continue
+        cal = net.cal[i]
+        fin = _NEG
+        for s, t, lag in net.out_links[i]:
+            lc = _lag_cal(net, i, s)
+            if t in ("FF", "SF"):
+                fin = max(fin, _shift(lc, df[s], -lag, "finish"))
+            else:
+                fin = max(fin, _shift(lc, ds[s], -lag, "finish"))
+        if fin > _NEG:
+            e = max(es[i], cal.at_offset(cal.offset(fin), "finish"))
+            ef[i] = df[i] = e
+            net.dur[i] = max(0, cal.between(es[i], e))
+
+
+def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], finish: int
+             ) -> tuple[list[int], list[int]]:
+    """Late start/finish (clock minutes) of every activity."""
+    n = len(net.ids)
+    ls, lf = [0] * n, [0] * n
+    dur = net.dur
+    end = finish
+    if schedule.finish_constraint is not None:
+        end = _m(schedule.finish_constraint)
+    loe = [a.type in _LOE for a in net.acts]
+    for i in reversed(net.order):
+        a, cal, d = net.acts[i], net.cal[i], dur[i]
+        fin_c, start_c = _POS, _POS
+        has_succ = False
+        for s, t, lag in net.out_links[i]:
+            if loe[s]:
+                continue
+            has_succ = True
+            lc = _lag_cal(net, i, s)
+            if t == "FS":
+                fin_c = min(fin_c, _shift(lc, ls[s], -lag, "start"))
+            elif t == "SS":
+                start_c = min(start_c, _shift(lc, ls[s], -lag, "start"))
+            elif t == "FF":
+                fin_c = min(fin_c, _shift(lc, lf[s], -lag, "finish"))
+            else:
+                start_c = min(start_c, _shift(lc, lf[s], -lag, "finish"))
+        if not has_succ or loe[i]:
+            fin_c = min(fin_c, end)
+        if a.actual_start is None:
+            for con in a.constraints:
+                if con.date is None:
+                    continue
+                cd = _m(con.date)
+                if con.type in (_CT.START_ON_OR_BEFORE, _CT.START_ON, _CT.MANDATORY_START):
+                    start_c = min(start_c, cd)
+                elif con.type in (_CT.FINISH_ON_OR_BEFORE, _CT.FINISH_ON, _CT.MANDATORY_FINISH):
+                    fin_c = min(fin_c, cd)
+        w_f = cal.offset(fin_c) if fin_c < _POS else None
+        w_s = cal.offset(start_c) if start_c < _POS else None
+        if d == 0 and a.actual_finish is not None:
+            f = s_ = min(fin_c, start_c)  # complete: P6 keeps the driving instant as it is
+        elif d == 0:
+            w = min(x for x in (w_f, w_s) if x is not None)
+            milestone_start = a.type is ActivityType.START_MILESTONE or (
+                a.actual_start is None and a.type is not ActivityType.FINISH_MILESTONE)
+            f = cal.at_offset(w, "start" if milestone_start else "finish")
+            s_ = f
+        else:
+            w = min(x for x in (w_f, None if w_s is None else w_s + d) if x is not None)
+            f = cal.at_offset(w, "finish")
+            s_ = cal.at_offset(w - d, "start")
+        ls[i], lf[i] = s_, f
+    return ls, lf
+
+
+def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, ls, lf):
+    """Total and free float, ALAP placement, critical set, longest path; builds the CpmResult."""
+    from twin.cpm import ActivityDates, CpmResult
+
+    opts = schedule.options
+    n = len(net.ids)
+    tf = [math.nan] * n
+    ff = [math.nan] * n
+    end_by_succ = [_POS] * n
+    for i in range(n):
+        a, cal = net.acts[i], net.cal[i]
+        if a.actual_finish is not None:
+            continue
+        fin = cal.offset(lf[i]) - cal.offset(ef[i])
+        sta = cal.offset(ls[i]) - cal.offset(es[i])
+        tf[i] = {"start": sta, "smallest": min(sta, fin)}.get(opts.total_float, fin) / 60
+        slack = _POS
+        for s, t, lag in net.out_links[i]:
+            lc = _lag_cal(net, i, s)
+            if t == "FS":
+                slack = min(slack, cal.offset(es[s]) - cal.offset(_shift(lc, ef[i], lag, "finish")))
+            elif t == "SS":
+                slack = min(slack, cal.offset(es[s]) - cal.offset(_shift(lc, net.drive_start[i], lag, "start")))
+            elif t == "FF":
+                slack = min(slack, cal.offset(ef[s]) - cal.offset(_shift(lc, ef[i], lag, "finish")))
+            else:
+                slack = min(slack, cal.offset(ef[s]) - cal.offset(_shift(lc, net.drive_start[i], lag, "finish")))
+        if not net.out_links[i]:
+            slack = cal.offset(lf[i]) - cal.offset(ef[i])
+        ff[i] = max(0.0, slack / 60)
+    # as late as possible: move early dates later by the free float, without delaying successors
+    for i, a in enumerate(net.acts):
+        if a.actual_start is None and any(c.type is _CT.AS_LATE_AS_POSSIBLE for c in a.constraints):
+            if not math.isnan(ff[i]) and ff[i] > 0:
+                cal, d = net.cal[i], net.dur[i]
+                w = cal.offset(ef[i]) + round(ff[i] * 60)
+                fm = a.type is ActivityType.FINISH_MILESTONE
+                ef[i] = cal.at_offset(w, "finish" if d or fm else "start")
+                es[i] = cal.at_offset(w - d, "start") if d else ef[i]
+                ff[i] = 0.0
+    crit_h = opts.critical_float_h
+    near_h = opts.near_critical_float_h
+    critical = [not math.isnan(tf[i]) and tf[i] <= crit_h + 1e-9 for i in range(n)]
+    path = _longest_path(net, ef)
+    if opts.critical == "longest_path":
+        on = set(path)
+        critical = [i in on for i in range(n)]
+    near = tuple(net.ids[i] for i in range(n)
+                 if not critical[i] and not math.isnan(tf[i]) and tf[i] <= near_h + 1e-9)
+    dates = {}
+    for i, aid in enumerate(net.ids):
+        a = net.acts[i]
+        dates[aid] = ActivityDates(
+            from_minutes(es[i]), from_minutes(ef[i]), from_minutes(ls[i]), from_minutes(lf[i]),
+            tf[i], ff[i], critical[i], a.actual_start, a.actual_finish, net.cal[i].id)
+    live = [i for i in range(n) if net.acts[i].actual_finish is None] or list(range(n))
+    start = min(min(es[i] for i in live), *(_m(a.actual_start) for a in net.acts if a.actual_start))
+    return CpmResult(dates, from_minutes(start), from_minutes(max(ef)), tuple(net.ids[i] for i in path),
+                     near, dd_dt, tuple(net.ids[i] for i in net.order), tuple(net.warnings))
+
+
+def _longest_path(net, ef: list[int]) -> list[int]:
+    """Follow driving predecessors back from the activity that finishes last."""
+    live = [i for i in range(len(ef)) if net.acts[i].actual_finish is None]
+    if not live:
+        return []
+    last = max(live, key=lambda i: (ef[i], -i))
+    path, seen = [last], {last}
+    while net.driver[path[-1]] >= 0 and net.driver[path[-1]] not in seen:
+        p = net.driver[path[-1]]
+        if net.acts[p].actual_finish is not None:
+            break
+        path.append(p)
+        seen.add(p)
+    path.reverse()
+    return path
+
+
+def _shift(cal: WorkCalendar, t: int, lag: int, side: str) -> int:
+    return t if lag == 0 else cal.add(t, lag, side)  # type: ignore[arg-type]
+
+
+def _m(dt: datetime | None) -> int:
+    return to_minutes(dt) if dt is not None else _NEG
