@@ -248,7 +248,7 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
             from_minutes(es[i]), from_minutes(ef[i]), from_minutes(ls[i]), from_minutes(lf[i]),
             tf[i], ff[i], critical[i], a.actual_start, a.actual_finish, net.cal[i].id)
     live = [i for i in range(n) if net.acts[i].actual_finish is None] or list(range(n))
-    start = min(min(es[i] for i in live), *(_m(a.actual_start) for a in net.acts if a.actual_start))
+    start = min([es[i] for i in live] + [_m(a.actual_start) for a in net.acts if a.actual_start])
     return CpmResult(dates, from_minutes(start), from_minutes(max(ef)), tuple(net.ids[i] for i in path),
                      near, dd_dt, tuple(net.ids[i] for i in net.order), tuple(net.warnings))
 
