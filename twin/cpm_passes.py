@@ -57,10 +57,6 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
     loe = [a.type in _LOE for a in net.acts]
     for i in net.order:
         a, cal, d = net.acts[i], net.cal[i], dur[i]
-        if a.actual_finish is not None:  # complete: P6 shows early dates at the data date
-            es[i] = ef[i] = dd
-            ds[i], df[i] = _m(a.actual_start or a.actual_finish), _m(a.actual_finish)
-            continue
         start_c, fin_c, sdrv, fdrv = dd, _NEG, -1, -1
         if a.actual_start is None or retained:
             for p, t, lag in net.in_links[i]:
@@ -86,6 +82,17 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
                 elif con.type in (_CT.FINISH_ON_OR_AFTER, _CT.FINISH_ON):
                     fin_c = max(fin_c, cd)
         drv = fdrv if fin_c > start_c else sdrv
+        if a.actual_finish is not None:
+            # complete: no work left; like P6 its early dates sit at the data date, or later where an
+            # unfinished predecessor still drives it (out-of-sequence progress, retained logic)
+            # logic from a complete activity runs from its actual dates, or from the date an
+            # unfinished predecessor pushes it to
+            late = max(start_c if sdrv >= 0 else _NEG, fin_c)
+            es[i] = ef[i] = max(dd, late)
+            ds[i] = max(_m(a.actual_start or a.actual_finish), late)
+            df[i] = max(_m(a.actual_finish), late)
+            driver[i] = drv
+            continue
         if a.type is ActivityType.FINISH_MILESTONE:
             e = _finish_reading(cal, max(start_c, fin_c))
             s = e
@@ -198,9 +205,21 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
 
     opts = schedule.options
     n = len(net.ids)
+    finish = max(ef)
+    # as late as possible: in reverse order (chains of ALAP activities), move the early dates later by
+    # the free float left by the successors' (possibly moved) early dates
+    for i in reversed(net.order):
+        a = net.acts[i]
+        if a.actual_start is None and any(c.type is _CT.AS_LATE_AS_POSSIBLE for c in a.constraints):
+            slack = _free_float_minutes(net, i, es, ef, finish)
+            if slack > 0:
+                cal, d = net.cal[i], net.dur[i]
+                w = cal.offset(ef[i]) + slack
+                fm = a.type is ActivityType.FINISH_MILESTONE
+                ef[i] = cal.at_offset(w, "finish" if d or fm else "start")
+                es[i] = cal.at_offset(w - d, "start") if d else ef[i]
     tf = [math.nan] * n
     ff = [math.nan] * n
-    end_by_succ = [_POS] * n
     for i in range(n):
         a, cal = net.acts[i], net.cal[i]
         if a.actual_finish is not None:
@@ -208,30 +227,7 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
         fin = cal.offset(lf[i]) - cal.offset(ef[i])
         sta = cal.offset(ls[i]) - cal.offset(es[i])
         tf[i] = {"start": sta, "smallest": min(sta, fin)}.get(opts.total_float, fin) / 60
-        slack = _POS
-        for s, t, lag in net.out_links[i]:
-            lc = _lag_cal(net, i, s)
-            if t == "FS":
-                slack = min(slack, cal.offset(es[s]) - cal.offset(_shift(lc, ef[i], lag, "finish")))
-            elif t == "SS":
-                slack = min(slack, cal.offset(es[s]) - cal.offset(_shift(lc, net.drive_start[i], lag, "start")))
-            elif t == "FF":
-                slack = min(slack, cal.offset(ef[s]) - cal.offset(_shift(lc, ef[i], lag, "finish")))
-            else:
-                slack = min(slack, cal.offset(ef[s]) - cal.offset(_shift(lc, net.drive_start[i], lag, "finish")))
-        if not net.out_links[i]:
-            slack = cal.offset(lf[i]) - cal.offset(ef[i])
-        ff[i] = max(0.0, slack / 60)
-    # as late as possible: move early dates later by the free float, without delaying successors
-    for i, a in enumerate(net.acts):
-        if a.actual_start is None and any(c.type is _CT.AS_LATE_AS_POSSIBLE for c in a.constraints):
-            if not math.isnan(ff[i]) and ff[i] > 0:
-                cal, d = net.cal[i], net.dur[i]
-                w = cal.offset(ef[i]) + round(ff[i] * 60)
-                fm = a.type is ActivityType.FINISH_MILESTONE
-                ef[i] = cal.at_offset(w, "finish" if d or fm else "start")
-                es[i] = cal.at_offset(w - d, "start") if d else ef[i]
-                ff[i] = 0.0
+        ff[i] = max(0, _free_float_minutes(net, i, es, ef, finish)) / 60
     crit_h = opts.critical_float_h
     near_h = opts.near_critical_float_h
     critical = [not math.isnan(tf[i]) and tf[i] <= crit_h + 1e-9 for i in range(n)]
@@ -251,6 +247,27 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
     start = min([es[i] for i in live] + [_m(a.actual_start) for a in net.acts if a.actual_start])
     return CpmResult(dates, from_minutes(start), from_minutes(max(ef)), tuple(net.ids[i] for i in path),
                      near, dd_dt, tuple(net.ids[i] for i in net.order), tuple(net.warnings))
+
+
+def _free_float_minutes(net, i: int, es: list[int], ef: list[int], finish: int) -> int:
+    """Working minutes (own calendar) activity ``i`` can slip without delaying any successor's early
+    dates; with no successors, up to the project's early finish (P6)."""
+    cal = net.cal[i]
+    slack = _POS
+    own_start = net.drive_start[i] if net.acts[i].actual_start is not None else es[i]
+    for s, t, lag in net.out_links[i]:
+        lc = _lag_cal(net, i, s)
+        if t == "FS":
+            slack = min(slack, cal.offset(es[s]) - cal.offset(_shift(lc, ef[i], lag, "finish")))
+        elif t == "SS":
+            slack = min(slack, cal.offset(es[s]) - cal.offset(_shift(lc, own_start, lag, "start")))
+        elif t == "FF":
+            slack = min(slack, cal.offset(ef[s]) - cal.offset(_shift(lc, ef[i], lag, "finish")))
+        else:
+            slack = min(slack, cal.offset(ef[s]) - cal.offset(_shift(lc, own_start, lag, "finish")))
+    if slack == _POS:
+        slack = cal.offset(finish) - cal.offset(ef[i])
+    return slack
 
 
 def _longest_path(net, ef: list[int]) -> list[int]:
