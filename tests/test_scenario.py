@@ -1,0 +1,201 @@
+"""Scenario TOML: loading, validation messages naming the field, the writer, the starter file."""
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime
+
+import pytest
+
+from twin.errors import MissingFileError, ScenarioError
+from twin.model import BuildingModel, Element, Storey
+from twin.scenario import dumps_toml, load_scenario, resolve, scenario_from_dict, starter_scenario
+
+FULL = """
+[project]
+name = "Tower A"
+start = 2027-03-01T07:30:00
+
+[model]
+files = ["model.ifc"]
+
+[plan]
+strategy = "structure-first"
+zones = 3
+axis = "y"
+lag_storeys = 2
+
+[[zones.regions]]
+name = "North"
+polygon = [[0, 0], [10, 0], [10, 10], [0, 10]]
+
+[links]
+mode = "all"
+csv = "links.csv"
+
+[[links.rules]]
+activity = "{zone}-SLAB"
+where = { class = "IfcSlab", "Pset_SlabCommon.IsExternal" = false }
+
+[calendar]
+work_days = ["mon", "tue", "wed", "thu", "fri", "sat"]
+hours = [["07:00", "12:00"], ["12:30", "16:00"]]
+holidays = [2027-12-25]
+
+[[resources.crews]]
+trade = "slabs"
+count = 2
+size = 8
+
+[[resources.cranes]]
+name = "TC1"
+x = 12.5
+y = -4.0
+radius_m = 50.0
+capacity = [[20.0, 8.0], [50.0, 2.5]]
+lift_time_min = 12.0
+
+[[resources.hoists]]
+name = "H1"
+x = 0.0
+y = 0.0
+
+[weather]
+climate = "temperate"
+wind_ms = 18.0
+
+[uncertainty]
+distribution = "triangular"
+pessimistic = 1.5
+runs = 200
+seed = 7
+
+[[uncertainty.risks]]
+name = "late steel"
+probability = 0.2
+impact_days = 10
+activities = ["L01-Z1-COL"]
+
+[clash]
+tolerance_mm = 10
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "model.ifc").write_text("ISO-10303-21;\nEND-ISO-10303-21;\n")
+    (tmp_path / "links.csv").write_text("GlobalId,activity_id\n")
+    return tmp_path
+
+
+def write(folder, text: str):
+    p = folder / "scenario.toml"
+    p.write_text(text)
+    return p
+
+
+def test_full_scenario_loads_every_section(folder):
+    sc = load_scenario(write(folder, FULL))
+    assert sc.name == "Tower A" and sc.start == datetime(2027, 3, 1, 7, 30)
+    assert sc.model_files == ((folder / "model.ifc").resolve(),)
+    assert sc.plan.strategy == "structure-first" and sc.plan.zones == 3 and sc.plan.lag_storeys == 2
+    assert sc.zones[0].name == "North" and sc.zones[0].contains((5, 5))
+    assert sc.links.mode == "all" and sc.links.csv == (folder / "links.csv").resolve()
+    assert sc.links.rules[0].activity == "{zone}-SLAB"
+    cal = sc.calendar.to_calendar()
+    assert cal.week[5] == ((420, 720), (750, 960)) and cal.week[6] == ()
+    assert cal.hours_per_day == 8.5 and date(2027, 12, 25) in cal.exceptions
+    assert sc.crew_counts() == {"slabs": 2}
+    assert sc.cranes[0].capacity == ((20.0, 8.0), (50.0, 2.5)) and sc.cranes[0].lift_time_min == 12.0
+    assert sc.hoists[0].name == "H1"
+    assert sc.weather.wind_ms == 18.0 and sc.uncertainty.runs == 200
+    assert sc.uncertainty.risks[0].activities == ("L01-Z1-COL",)
+    assert sc.other == {"clash": {"tolerance_mm": 10}}      # another module's section is kept, unread
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("radius_m = 50.0", "radius_m = -3", r"resources.cranes\[0\].radius_m: must be > 0, got -3"),
+        ("lag_storeys = 2", "lag_stories = 2", r"plan.lag_stories: unknown key"),
+        ('strategy = "structure-first"', 'strategy = "spiral"', r"plan.strategy: must be one of"),
+        ("probability = 0.2", "probability = 1.2", r"uncertainty.risks\[0\].probability: must be <= 1"),
+        ('"12:30", "16:00"', '"16:30", "16:00"', r"calendar.hours\[1\]: end must be after start"),
+        ("[20.0, 8.0], [50.0, 2.5]", "[50.0, 8.0], [20.0, 2.5]", r"capacity\[1\]: radii must increase"),
+        ('class = "IfcSlab"', 'klass = "IfcSlab"', r"links.rules\[0\].*unknown criterion 'klass'"),
+        ('files = ["model.ifc"]', 'files = ["missing.ifc"]', r"model.files\[0\]: file not found: 'missing.ifc'"),
+        ("pessimistic = 1.5", "pessimistic = 0.5", r"uncertainty: need optimistic <= most_likely <= pessimistic"),
+        ("count = 2", "count = 0", r"resources.crews\[0\].count: must be >= 1, got 0"),
+        ('"sat"]', '"saturday", "funday"]', r"calendar.work_days\[6\]: expected a day name"),
+    ],
+)
+def test_invalid_field_is_named(folder, old, new, message):
+    assert old in FULL
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(write(folder, FULL.replace(old, new, 1)))
+
+
+def test_error_message_starts_with_the_file(folder):
+    with pytest.raises(ScenarioError, match=r"scenario.toml: plan.zones: must be >= 1"):
+        load_scenario(write(folder, FULL.replace("zones = 3", "zones = 0")))
+
+
+def test_schedule_or_plan_is_required_but_not_both(folder):
+    base = '[model]\nfiles = ["model.ifc"]\n'
+    with pytest.raises(ScenarioError, match="needs a schedule file or a plan strategy"):
+        scenario_from_dict(tomllib.loads(base), folder / "s.toml")
+    (folder / "s.csv").write_text("id,name,duration_days,predecessors\n")
+    both = base + '[schedule]\nfile = "s.csv"\n[plan]\nstrategy = "zone-vertical"\n'
+    with pytest.raises(ScenarioError, match="both given"):
+        scenario_from_dict(tomllib.loads(both), folder / "s.toml")
+
+
+def test_bad_toml_reports_the_line(folder):
+    with pytest.raises(ScenarioError, match=r"not valid TOML.*line 2"):
+        load_scenario(write(folder, '[project]\nname = "unterminated\n'))
+    with pytest.raises(MissingFileError):
+        load_scenario(folder / "nope.toml")
+
+
+def test_dumps_toml_round_trips_plain_data():
+    data = {
+        "project": {"name": 'A "quoted" name', "start": datetime(2027, 3, 1, 8, 0)},
+        "calendar": {"holidays": [date(2027, 12, 25)], "hours": [["08:00", "12:00"]]},
+        "links": {"mode": "first", "rules": [{"activity": "{zone}-X", "where": {"class": ["IfcSlab"], "Pset.P": True}}]},
+        "resources": {"cranes": [{"name": "TC1", "x": 1.5, "y": -2.0, "radius_m": 40.0}]},
+    }
+    assert tomllib.loads(dumps_toml(data)) == data
+
+
+def test_starter_scenario_loads_back_with_a_plan(folder):
+    out = folder / "scenario.toml"
+    text = starter_scenario(out, [folder / "model.ifc"], strategy="zone-vertical", zones=3,
+                            start=datetime(2027, 3, 1, 8), crews={"slabs": 2}, crane_at=(10.0, 5.0, 45.0))
+    out.write_text(text)
+    sc = load_scenario(out)
+    assert sc.plan.strategy == "zone-vertical" and sc.plan.zones == 3
+    assert sc.cranes[0].radius_m == 45.0 and sc.crew_counts() == {"slabs": 2}
+    assert "# twin scenario" in text and "docs/scenario.md" in text
+
+
+def test_starter_scenario_with_schedule_uses_relative_paths(folder):
+    (folder / "sched").mkdir()
+    sched = folder / "sched" / "s.csv"
+    sched.write_text("id,name,duration_days,predecessors\n")
+    out = folder / "scenario.toml"
+    out.write_text(starter_scenario(out, [folder / "model.ifc"], sched))
+    raw = tomllib.loads(out.read_text())
+    assert raw["schedule"] == {"file": "sched/s.csv"} and raw["model"] == {"files": ["model.ifc"]}
+    assert load_scenario(out).schedule_file == sched.resolve()
+
+
+def test_resolve_plans_and_links_with_a_given_model(folder):
+    els = [Element(f"S{i}", "IfcSlab", storey="L0", bbox=((10 * i, 0, 0), (10 * i + 10, 8, 0.3)),
+                   quantities={"Q.NetVolume": 24.0}) for i in range(2)]
+    model = BuildingModel((), (Storey("s", "L0", 0.0),), {e.global_id: e for e in els})
+    raw = tomllib.loads('[model]\nfiles = ["model.ifc"]\n[plan]\nstrategy = "two-crews"\nzones = 2\n'
+                        '[[links.rules]]\nactivity = "L00-{zone}-SLB"\nwhere = { trade = "slabs" }\n')
+    sc = scenario_from_dict(raw, folder / "s.toml")
+    r = resolve(sc, model=model)
+    assert set(r.links.activities_of("S0")) == {"L00-Z1-SLB"}
+    assert r.report.unlinked == () and r.plan.strategy == "two-crews"
+    assert r.report.rules[0].matched == 0          # "first" mode: the plan's links came first
