@@ -187,16 +187,30 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
             f = s_ = min(fin_c, start_c)  # complete: P6 keeps the driving instant as it is
         elif d == 0:
             w = min(x for x in (w_f, w_s) if x is not None)
-            milestone_start = a.type is ActivityType.START_MILESTONE or (
-                a.actual_start is None and a.type is not ActivityType.FINISH_MILESTONE)
-            f = cal.at_offset(w, "start" if milestone_start else "finish")
+            if a.type is ActivityType.FINISH_MILESTONE or (a.actual_start is not None and not a.type.is_milestone):
+                f = cal.at_offset(w, "finish")  # finish milestones and started work with none left
+            else:  # a start reads as the next working minute unless that is later than allowed
+                f = _latest_start(cal, w, min(fin_c, start_c))
             s_ = f
         else:
             w = min(x for x in (w_f, None if w_s is None else w_s + d) if x is not None)
             f = cal.at_offset(w, "finish")
-            s_ = cal.at_offset(w - d, "start")
+            if w_s is not None and w_s + d == w and (w_f is None or w_f > w or start_c < fin_c):
+                s_ = _latest_start(cal, w_s, start_c)
+            else:
+                s_ = cal.at_offset(w - d, "start")
         ls[i], lf[i] = s_, f
     return ls, lf
+
+
+def _latest_start(cal: WorkCalendar, w: int, limit: int) -> int:
+    """The start reading of offset ``w`` if it is not after ``limit``, else its finish reading.
+
+    A start bounded by a successor on another calendar (a Saturday 08:00 on a 7-day calendar) cannot
+    move to Monday 08:00 on a 5-day one: it stays at Friday 17:00, as P6 shows it.
+    """
+    r = cal.at_offset(w, "start")
+    return r if r <= limit else cal.at_offset(w, "finish")
 
 
 def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, ls, lf):
