@@ -160,8 +160,12 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
         for s, t, lag in net.out_links[i]:
             if loe[s]:
                 continue
-            has_succ = True
+            has_succ = has_succ or t in ("FS", "FF")
             lc = _lag_cal(net, i, s)
+            if lag > 0 and a.actual_finish is not None:
+                # the part of a lag after complete work that has already elapsed by the data date
+                since = _m(a.actual_finish if t in ("FS", "FF") else a.actual_start or a.actual_finish)
+                lag = max(0, lag - max(0, lc.between(since, dd)))
             if t == "FS":
                 fin_c = min(fin_c, _shift(lc, ls[s], -lag, "start"))
             elif t == "SS":
@@ -200,7 +204,25 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
             else:
                 s_ = cal.at_offset(w - d, "start")
         ls[i], lf[i] = s_, f
+    _level_of_effort_backward(net, ls, lf)
     return ls, lf
+
+
+def _level_of_effort_backward(net, ls: list[int], lf: list[int]) -> None:
+    """LOE / WBS summary late start: at its predecessors' late dates (its late finish comes from its
+    successors like any activity's)."""
+    for i, a in enumerate(net.acts):
+        if a.type not in _LOE or a.actual_start is not None or not net.in_links[i]:
+            continue
+        cal, start = net.cal[i], _NEG
+        for p, t, lag in net.in_links[i]:
+            lc = _lag_cal(net, p, i)
+            if t == "SS":
+                start = max(start, _shift(lc, ls[p], lag, "start"))
+            elif t == "FS":
+                start = max(start, _shift(lc, lf[p], lag, "finish"))
+        if start > _NEG:
+            ls[i] = min(cal.next_working(start), lf[i])
 
 
 def _latest_start(cal: WorkCalendar, w: int, limit: int) -> int:
