@@ -1,0 +1,40 @@
+"""Fixtures for the schedule importer tests: sample paths and MPXJ (the Java library) as a reference.
+
+MPXJ is the reference reader and writer nobody here wrote: tests read our MSPDI output with it and
+let it write P6 XML from the MS Project samples. It needs the ``mpxj`` and ``jpype1`` packages and a
+Java runtime; tests that use it skip with a reason when any is missing.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def sample(shared: Path):
+    """sample('schedules/msp_relations.xml') -> path under ../shared/samples, or skip."""
+
+    def get(name: str) -> Path:
+        path = shared / "samples" / name
+        if not path.exists():
+            pytest.skip(f"reference file {path} is absent")
+        return path
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def mpxj():
+    """The MPXJ Java package (``org.mpxj``) through JPype, the JVM started once per session."""
+    jpype = pytest.importorskip("jpype", reason="jpype1 is needed to run MPXJ")
+    pytest.importorskip("mpxj", reason="the mpxj package (MPXJ jars) is not installed")
+    if shutil.which("java") is None and not jpype.getDefaultJVMPath():
+        pytest.skip("no Java runtime for MPXJ")
+    if not jpype.isJVMStarted():
+        try:
+            jpype.startJVM()
+        except (OSError, RuntimeError, jpype.JVMNotFoundException) as exc:  # pragma: no cover
+            pytest.skip(f"cannot start a JVM for MPXJ: {exc}")
+    return jpype.JPackage("org").mpxj
