@@ -1,0 +1,176 @@
+"""On-disk cache of what was read from an IFC file, so that reopening a model is instant.
+
+Two entries per file, both keyed by the sha256 of the file's bytes, the ifcopenshell version and
+:data:`CACHE_FORMAT` (bumped whenever the records or the layout change):
+
+- ``records-<key>.json``: the element records, storeys, units and warnings (no geometry);
+- ``meshes-<key>.npz``: every mesh of the file, as concatenated arrays with per-element counts, plus
+  the geometry failures; its key also includes the geometry settings digest.
+
+Layout of ``meshes-*.npz`` (uncompressed, so loading is a straight read):
+
+=============  ==================  ==========================================================
+array          shape, dtype        meaning
+=============  ==================  ==========================================================
+``verts``      (N, 3) float64      all vertices, metres, world coordinates
+``faces``      (M, 3) int64        all triangles, indices local to each element's vertices
+``nverts``     (k,) int64          vertices per element, in ``guids`` order
+``nfaces``     (k,) int64          triangles per element
+``guids``      (k,) str            GlobalIds
+``failures``   () str              JSON list of [global_id, file, message]
+=============  ==================  ==========================================================
+
+Entries are written to a temporary file in the cache directory and renamed into place (atomic on
+POSIX and Windows). An entry that cannot be read (corrupt, truncated, from another format) is
+ignored and rebuilt: the cache never makes a load fail.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from twin.model import BBox, GeometryFailure, Mesh
+
+__all__ = [
+    "CACHE_FORMAT",
+    "default_cache_dir",
+    "entry_key",
+    "load_records_entry",
+    "save_records_entry",
+    "load_meshes_entry",
+    "save_meshes_entry",
+]
+
+CACHE_FORMAT = 1
+"""Version of the cache layout and of the record fields; part of every key."""
+
+
+def default_cache_dir() -> Path:
+    """``$TWIN_CACHE_DIR`` if set, else ``$XDG_CACHE_HOME/twin``, else ``~/.cache/twin``."""
+    env = os.environ.get("TWIN_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "twin"
+
+
+def entry_key(sha256: str, *parts: str) -> str:
+    """Cache key from a file's content hash, the engine version and extra parts (settings)."""
+    import ifcopenshell
+
+    text = "|".join([sha256, str(CACHE_FORMAT), str(ifcopenshell.version), *parts])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def save_records_entry(cache_dir: Path, key: str, payload: dict[str, Any]) -> Path | None:
+    """Write the records payload (JSON-serialisable dict); None if the cache is not writable."""
+    path = Path(cache_dir) / f"records-{key}.json"
+    data = json.dumps({"format": CACHE_FORMAT, **payload}, separators=(",", ":"), allow_nan=True)
+    try:
+        _write_atomic(path, lambda h: h.write(data.encode("utf-8")))
+    except OSError:
+        return None
+    return path
+
+
+def load_records_entry(cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """The records payload, or None when absent or unreadable."""
+    path = Path(cache_dir) / f"records-{key}.json"
+    try:
+        payload = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(payload, dict) or payload.get("format") != CACHE_FORMAT:
+        return None
+    return payload
+
+
+def save_meshes_entry(
+    cache_dir: Path, key: str, meshes: dict[str, Mesh], failures: list[GeometryFailure]
+) -> Path | None:
+    """Write all meshes of one file as one ``.npz``; None if the cache is not writable."""
+    guids = list(meshes)
+    nverts = np.array([len(meshes[g].vertices) for g in guids], dtype=np.int64)
+    nfaces = np.array([len(meshes[g].faces) for g in guids], dtype=np.int64)
+    verts = np.concatenate([meshes[g].vertices for g in guids]) if guids else np.zeros((0, 3))
+    faces = np.concatenate([meshes[g].faces for g in guids]) if guids else np.zeros((0, 3), np.int64)
+    failures_json = json.dumps([[f.global_id, f.file, f.message] for f in failures])
+    path = Path(cache_dir) / f"meshes-{key}.npz"
+    try:
+        _write_atomic(
+            path,
+            lambda h: np.savez(
+                h,
+                verts=verts,
+                faces=faces.astype(np.int64, copy=False),
+                nverts=nverts,
+                nfaces=nfaces,
+                guids=np.array(guids, dtype=str),
+                failures=np.array(failures_json),
+            ),
+        )
+    except OSError:
+        return None
+    return path
+
+
+def load_meshes_entry(
+    cache_dir: Path, key: str
+) -> tuple[dict[str, Mesh], list[GeometryFailure], dict[str, BBox]] | None:
+    """Meshes, failures and per-element boxes of one file, or None when absent or unreadable.
+
+    Meshes are read-only views into two large arrays (no per-element copy); boxes are computed
+    for all elements at once (``np.minimum.reduceat``).
+    """
+    path = Path(cache_dir) / f"meshes-{key}.npz"
+    if not path.exists():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            verts = data["verts"]
+            faces = data["faces"]
+            nverts = data["nverts"]
+            nfaces = data["nfaces"]
+            guids = data["guids"].tolist()
+            failures = json.loads(str(data["failures"]))
+        if (
+            verts.ndim != 2 or verts.shape[1] != 3 or faces.ndim != 2 or faces.shape[1] != 3
+            or len(guids) != len(nverts) or len(guids) != len(nfaces)
+            or int(nverts.sum()) != len(verts) or int(nfaces.sum()) != len(faces)
+            or (len(nverts) and int(nverts.min()) <= 0)
+        ):
+            return None
+        if not guids:
+            return {}, [GeometryFailure(*item) for item in failures], {}
+        starts = np.concatenate([[0], np.cumsum(nverts)[:-1]])
+        lo = np.minimum.reduceat(verts, starts, axis=0).tolist()
+        hi = np.maximum.reduceat(verts, starts, axis=0).tolist()
+        vsplit = np.split(verts, starts[1:])
+        fsplit = np.split(faces, np.cumsum(nfaces)[:-1])
+        meshes = {g: Mesh(v, f) for g, v, f in zip(guids, vsplit, fsplit)}
+        bounds = {g: (tuple(a), tuple(b)) for g, a, b in zip(guids, lo, hi)}
+        return meshes, [GeometryFailure(*item) for item in failures], bounds  # type: ignore[misc]
+    except Exception:  # noqa: BLE001 - any unreadable entry (BadZipFile, ValueError...) is rebuilt
+        return None
