@@ -1,0 +1,182 @@
+"""IFC 4D export, read back with ifcopenshell.util.sequence (not twin's reader) and validated."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+ifcopenshell = pytest.importorskip("ifcopenshell")
+import ifcopenshell.api.aggregate  # noqa: E402
+import ifcopenshell.api.project  # noqa: E402
+import ifcopenshell.api.root  # noqa: E402
+import ifcopenshell.api.spatial  # noqa: E402
+import ifcopenshell.api.unit  # noqa: E402
+import ifcopenshell.util.date  # noqa: E402
+import ifcopenshell.util.sequence  # noqa: E402
+import ifcopenshell.validate  # noqa: E402
+
+from twin.cpm import compute_cpm  # noqa: E402
+from twin.errors import IfcReadError, MissingFileError  # noqa: E402
+from twin.ifc.schedule4d import parse_work_duration, work_duration, write_4d  # noqa: E402
+from twin.links import Links  # noqa: E402
+from twin.schedule import Activity, ActivityType, Calendar, Relationship, RelationType, Schedule  # noqa: E402
+
+START = datetime(2027, 3, 1, 8, 0)
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    """A small IFC4 model made with the api: a storey with a slab and three walls."""
+    f = ifcopenshell.api.project.create_file(version="IFC4")
+    project = ifcopenshell.api.root.create_entity(f, ifc_class="IfcProject", name="P")
+    ifcopenshell.api.unit.assign_unit(f)
+    site = ifcopenshell.api.root.create_entity(f, ifc_class="IfcSite", name="Site")
+    building = ifcopenshell.api.root.create_entity(f, ifc_class="IfcBuilding", name="B")
+    storey = ifcopenshell.api.root.create_entity(f, ifc_class="IfcBuildingStorey", name="L0")
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=project, products=[site])
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=site, products=[building])
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=building, products=[storey])
+    gids = {}
+    for name, cls in (("slab", "IfcSlab"), ("w1", "IfcWall"), ("w2", "IfcWall"), ("w3", "IfcWall")):
+        el = ifcopenshell.api.root.create_entity(f, ifc_class=cls, name=name)
+        ifcopenshell.api.spatial.assign_container(f, relating_structure=storey, products=[el])
+        gids[name] = el.GlobalId
+    path = tmp_path / "model.ifc"
+    f.write(str(path))
+    return path, gids
+
+
+def make_schedule() -> Schedule:
+    cal = Calendar("standard", "Mon-Fri 8h", exceptions={date(2027, 3, 5): ()})
+    six = Calendar("6day", "Mon-Sat 8h", week=Calendar("x").week[:5] + (((480, 720), (780, 1020)), ()))
+    acts = {a.id: a for a in [
+        Activity("M0", "Start", 0.0, ActivityType.START_MILESTONE),
+        Activity("SLAB", "Slab", 20.0, wbs=("L0", "Z1"), attributes={"trade": "slabs"}),
+        Activity("W1", "Wall 1", 8.0),
+        Activity("W2", "Wall 2", 12.0, calendar="6day"),
+        Activity("W3", "Wall 3", 4.0),
+        Activity("M1", "Finish", 0.0, ActivityType.FINISH_MILESTONE),
+    ]}
+    rels = (
+        Relationship("M0", "SLAB"),
+        Relationship("SLAB", "W1", RelationType.FS, 8.0),
+        Relationship("W1", "W2", RelationType.SS, 4.0),
+        Relationship("W2", "W3", RelationType.FF, -4.0),
+        Relationship("W1", "W3", RelationType.SF, 0.0),
+        Relationship("W3", "M1"),
+    )
+    return Schedule(acts, rels, {"standard": cal, "6day": six}, start=START, name="Test plan")
+
+
+def links_for(gids) -> Links:
+    return Links((("SLAB", gids["slab"]), ("W1", gids["w1"]), ("W2", gids["w2"]), ("W3", gids["w3"]),
+                  ("W3", gids["w2"])))
+
+
+def tasks_by_id(f):
+    ws = f.by_type("IfcWorkSchedule")[0]
+    return {t.Identification: t for t in ifcopenshell.util.sequence.get_work_schedule_tasks(ws)}
+
+
+def test_work_duration_is_in_working_days_of_the_calendar():
+    assert work_duration(20, 8) == "P2DT4H"
+    assert work_duration(90.5, 10) == "P9DT30M"
+    assert parse_work_duration("P2DT4H", 8) == 20.0
+    assert parse_work_duration(work_duration(-12, 8), 8) == -12.0
+
+
+def test_round_trip_tasks_durations_dates_sequences_and_products(model_file, tmp_path):
+    path, gids = model_file
+    sched = make_schedule()
+    cpm = compute_cpm(sched)
+    out = tmp_path / "out.ifc"
+    result = write_4d(path, sched, links_for(gids), out, cpm=cpm)
+    assert (result.tasks, result.sequences, result.lags, result.product_links) == (6, 6, 3, 5)
+
+    f = ifcopenshell.open(str(out))
+    assert len(f.by_type("IfcWorkPlan")) == 1 and len(f.by_type("IfcWorkSchedule")) == 1
+    tasks = tasks_by_id(f)
+    assert set(tasks) == set(sched.activities)
+    for aid, a in sched.activities.items():
+        t = tasks[aid]
+        hpd = sched.get_calendar(a).hours_per_day
+        assert t.Name == a.name and t.IsMilestone == a.type.is_milestone
+        assert parse_work_duration(t.TaskTime.ScheduleDuration, hpd) == pytest.approx(a.duration_h)
+        assert ifcopenshell.util.date.ifc2datetime(t.TaskTime.ScheduleStart) == cpm.dates[aid].early_start
+        assert ifcopenshell.util.date.ifc2datetime(t.TaskTime.ScheduleFinish) == cpm.dates[aid].early_finish
+        assert t.TaskTime.IsCritical == cpm.dates[aid].critical
+        # the calendar each task works on, as IfcOpenShell derives it
+        assert ifcopenshell.util.sequence.derive_calendar(t).Identification == (a.calendar or "standard")
+    got = set()
+    for rel in f.by_type("IfcRelSequence"):
+        pred, succ = rel.RelatingProcess.Identification, rel.RelatedProcess.Identification
+        lag = 0.0
+        if rel.TimeLag is not None:
+            lag = parse_work_duration(rel.TimeLag.LagValue.wrappedValue, sched.get_calendar(sched.activities[pred]).hours_per_day)
+        got.add((pred, succ, rel.SequenceType, lag))
+    want = {(r.pred, r.succ, {"FS": "FINISH_START", "SS": "START_START", "FF": "FINISH_FINISH",
+                              "SF": "START_FINISH"}[r.type.value], r.lag_h) for r in sched.relationships}
+    assert got == want
+    outputs = {aid: {p.GlobalId for p in ifcopenshell.util.sequence.get_task_outputs(t)} for aid, t in tasks.items()}
+    assert outputs["W3"] == {gids["w3"], gids["w2"]} and outputs["SLAB"] == {gids["slab"]}
+    assert outputs["M0"] == set()
+
+
+def test_calendars_hold_weekdays_hours_and_holidays(model_file, tmp_path):
+    path, gids = model_file
+    out = tmp_path / "out.ifc"
+    write_4d(path, make_schedule(), links_for(gids), out)
+    f = ifcopenshell.open(str(out))
+    cals = {c.Identification: c for c in f.by_type("IfcWorkCalendar")}
+    std, six = cals["standard"], cals["6day"]
+    is_working = ifcopenshell.util.sequence.is_working_day
+    assert is_working(date(2027, 3, 1), std) and not is_working(date(2027, 3, 6), std)
+    assert not is_working(date(2027, 3, 5), std)          # the holiday
+    assert is_working(date(2027, 3, 6), six) and not is_working(date(2027, 3, 7), six)
+    periods = std.WorkingTimes[0].RecurrencePattern.TimePeriods
+    assert sorted((p.StartTime, p.EndTime) for p in periods) == [("08:00:00", "12:00:00"), ("13:00:00", "17:00:00")]
+
+
+def test_export_is_valid_ifc(model_file, tmp_path):
+    path, gids = model_file
+    sched = make_schedule()
+    out = tmp_path / "out.ifc"
+    write_4d(path, sched, links_for(gids), out, cpm=compute_cpm(sched))
+    logger = ifcopenshell.validate.json_logger()
+    ifcopenshell.validate.validate(ifcopenshell.open(str(out)), logger, express_rules=True)
+    assert [s for s in logger.statements if s.get("level") == "ERROR"] == []
+
+
+def test_unknown_global_ids_are_skipped_and_listed(model_file, tmp_path):
+    path, gids = model_file
+    links = Links((("SLAB", gids["slab"]), ("W1", "0000000000000000000000")))
+    result = write_4d(path, make_schedule(), links, tmp_path / "out.ifc")
+    assert result.product_links == 1 and result.missing_global_ids == ("0000000000000000000000",)
+
+
+def test_ifc2x3_is_refused_with_a_reason_and_nothing_written(tmp_path):
+    f = ifcopenshell.file(schema="IFC2X3")
+    f.createIfcProject(ifcopenshell.guid.new(), None, "P")
+    src = tmp_path / "old.ifc"
+    f.write(str(src))
+    out = tmp_path / "out.ifc"
+    with pytest.raises(IfcReadError, match="IFC2X3 cannot hold IfcTaskTime"):
+        write_4d(src, make_schedule(), Links(), out)
+    assert not out.exists()
+    with pytest.raises(MissingFileError):
+        write_4d(tmp_path / "none.ifc", make_schedule(), Links(), out)
+
+
+def test_shared_4d_example_keeps_its_own_schedule_and_gains_ours(tmp_path, shared):
+    src = shared / "samples" / "ifc4d" / "construction-scheduling-task.ifc"
+    f = ifcopenshell.open(str(src))
+    walls = [w.GlobalId for w in f.by_type("IfcWall")]
+    acts = {"A": Activity("A", "Walls", 16.0)}
+    sched = Schedule(acts, (), {"standard": Calendar("standard")}, start=START, name="ours")
+    out = tmp_path / "out.ifc"
+    write_4d(src, sched, Links(tuple(("A", g) for g in walls)), out, cpm=compute_cpm(sched))
+    g = ifcopenshell.open(str(out))
+    assert len(g.by_type("IfcWorkSchedule")) == len(f.by_type("IfcWorkSchedule")) + 1
+    assert len(g.by_type("IfcTask")) == len(f.by_type("IfcTask")) + 1
+    ours = [t for t in g.by_type("IfcTask") if t.Identification == "A"][0]
+    assert {p.GlobalId for p in ifcopenshell.util.sequence.get_task_outputs(ours)} == set(walls)
