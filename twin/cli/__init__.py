@@ -13,6 +13,7 @@ from twin.cli._common import app, main
 
 # Command modules; each one registers its commands on ``app`` when imported.
 _COMMANDS: tuple[str, ...] = (
+    "twin.cli.schedule",
 )
 
 for _name in _COMMANDS:
