@@ -48,6 +48,7 @@ __all__ = [
     "get_element_states",
     "get_active_tasks",
     "element_values_from_activities",
+    "progress_curve",
     "to_minutes",
 ]
 
@@ -462,3 +463,58 @@ def element_values_from_activities(
             continue
         out[i] = op(out[i], float(activity_values[aid]))
     return out
+
+
+def progress_curve(
+    windows: Mapping[str, TaskWindow],
+    times: Sequence[datetime],
+    weights: Mapping[str, float] | None = None,
+    *,
+    which: str = "current",
+) -> NDArray[np.float64]:
+    """Planned percent complete over time (an S-curve), each activity progressing linearly.
+
+    Parameters
+    ----------
+    windows : activity id -> TaskWindow
+    times : dates to evaluate, length T
+    weights : activity id -> weight (e.g. budgeted hours or cost); default: window length in hours
+        (milestones weigh nothing)
+    which : "current" (start/finish), "baseline" (baseline dates; activities without one skipped)
+        or "effective" (actual dates where known)
+
+    Returns
+    -------
+    ndarray, shape (T,), percent 0..100 of the total weight.
+
+    Examples
+    --------
+    >>> from datetime import datetime as dt
+    >>> w = {"A": TaskWindow("A", dt(2025, 1, 1), dt(2025, 1, 3))}
+    >>> progress_curve(w, [dt(2025, 1, 1), dt(2025, 1, 2), dt(2025, 1, 5)]).tolist()
+    [0.0, 50.0, 100.0]
+    """
+    if which not in ("current", "baseline", "effective"):
+        raise InputError(f"which must be current, baseline or effective, got '{which}'")
+    starts, finishes, wts = [], [], []
+    for aid, win in windows.items():
+        if which == "current":
+            s, f = win.start, win.finish
+        elif which == "effective":
+            s, f = win.effective_start, win.effective_finish
+        else:
+            if win.baseline_start is None or win.baseline_finish is None:
+                continue
+            s, f = win.baseline_start, max(win.baseline_finish, win.baseline_start)
+        weight = (f - s) / timedelta(hours=1) if weights is None else float(weights.get(aid, 0.0))
+        starts.append(to_minutes(s))
+        finishes.append(to_minutes(f))
+        wts.append(weight)
+    t = np.array([to_minutes(x) for x in times], dtype=float)
+    if not wts or sum(wts) <= 0:
+        return np.zeros(len(t))
+    s_arr, f_arr, w_arr = np.array(starts), np.array(finishes), np.array(wts)
+    span = np.where(f_arr > s_arr, f_arr - s_arr, 1.0)
+    frac = np.clip((t[:, None] - s_arr[None, :]) / span[None, :], 0.0, 1.0)   # (T, A)
+    frac = np.where(t[:, None] >= f_arr[None, :], 1.0, frac)
+    return 100.0 * (frac @ w_arr) / w_arr.sum()

@@ -49,6 +49,9 @@ def box_building(storeys: int = 3, bays: int = 2, bay: float = 6.0, height: floa
     return meshes, elements, windows, links
 
 
-@pytest.fixture
-def building():
-    return box_building()
+@pytest.fixture(scope="session")
+def boxes():
+    """The helpers above, for test modules (test files cannot import conftest by name)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(box_mesh=box_mesh, box_building=box_building)

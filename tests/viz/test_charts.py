@@ -1,0 +1,127 @@
+"""Plotly charts: data assertions on the figures, and one real PNG export."""
+from __future__ import annotations
+
+from datetime import datetime as dt, timedelta
+
+import numpy as np
+import pytest
+
+pytest.importorskip("plotly")
+
+from twin.cpm import compute_cpm
+from twin.errors import InputError
+from twin.fourd import progress_curve, task_windows
+from twin.schedule import Activity, ActivityType, Calendar, Relationship, Schedule
+from twin.viz.charts import (
+    COLOURS,
+    finish_histogram,
+    gantt_chart,
+    s_curve_chart,
+    save_figure,
+    utilisation_chart,
+)
+
+
+@pytest.fixture
+def schedule():
+    acts = [
+        Activity("A10", "Set-up", 40, planned_start=dt(2025, 3, 3, 8), planned_finish=dt(2025, 3, 7, 17),
+                 actual_start=dt(2025, 3, 3, 8), actual_finish=dt(2025, 3, 7, 17)),
+        Activity("A20", "Dig", 80, planned_start=dt(2025, 3, 10, 8), planned_finish=dt(2025, 3, 21, 17),
+                 actual_start=dt(2025, 3, 11, 8)),
+        Activity("A30", "Pour", 40), Activity("A40", "Fit-out", 16),
+        Activity("M1", "Handover", type=ActivityType.FINISH_MILESTONE),
+    ]
+    rels = (Relationship("A10", "A20"), Relationship("A20", "A30"), Relationship("A10", "A40"),
+            Relationship("A30", "M1"), Relationship("A40", "M1"))
+    return Schedule({a.id: a for a in acts}, rels, {"standard": Calendar("standard")},
+                    start=dt(2025, 3, 3, 8), name="Test", data_date=dt(2025, 3, 17, 8))
+
+
+def _trace(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+def test_gantt_draws_the_critical_path_in_red_and_the_rest_in_blue(schedule):
+    cpm = compute_cpm(schedule, data_date=schedule.data_date)
+    fig = gantt_chart(schedule, cpm)
+    crit = _trace(fig, "Critical")
+    assert crit.marker.color == COLOURS["critical"]
+    assert {y.split()[0] for y in crit.y} == {a for a in cpm.critical_path if a != "M1"}
+    assert "A40  Fit-out" in _trace(fig, "Current").y
+    assert list(_trace(fig, "Milestone").y) == ["M1  Handover"]
+
+
+def test_gantt_shows_baseline_and_actual_bars(schedule):
+    cpm = compute_cpm(schedule, data_date=schedule.data_date)
+    fig = gantt_chart(schedule, cpm)
+    base = _trace(fig, "Baseline")
+    assert len(base.y) == 2                                   # only A10, A20 have planned dates
+    actual = _trace(fig, "Actual")
+    i = list(actual.y).index("A20  Dig")
+    assert actual.base[i] == dt(2025, 3, 11, 8)
+    assert actual.x[i] == pytest.approx((dt(2025, 3, 17, 8) - dt(2025, 3, 11, 8)).total_seconds() * 1000)
+
+
+def test_gantt_rows_run_by_start_and_are_capped(schedule):
+    fig = gantt_chart(schedule, compute_cpm(schedule), max_rows=2)
+    assert list(fig.layout.yaxis.categoryarray) == ["A10  Set-up", "A20  Dig"]
+    assert "first 2 of 5" in fig.layout.title.text
+
+
+def test_gantt_of_an_undated_schedule_is_a_clear_error():
+    with pytest.raises(InputError, match="no dated activities"):
+        gantt_chart(Schedule({"A": Activity("A")}, name="empty"))
+
+
+def test_s_curve_has_nested_bands_median_and_planned(schedule):
+    cpm = compute_cpm(schedule)
+    times = [dt(2025, 3, 1) + timedelta(days=i) for i in range(40)]
+    planned = progress_curve(task_windows(schedule, cpm.dates), times)
+    assert planned[0] == 0 and planned[-1] == 100 and np.all(np.diff(planned) >= 0)
+    pct = {10: planned * 0.8, 25: planned * 0.9, 50: planned * 0.95, 75: planned, 90: planned}
+    fig = s_curve_chart(times, pct, planned=planned)
+    names = [t.name for t in fig.data]
+    assert names.count("P10-P90") == 1 and names.count("P25-P75") == 1 and "P50" in names and "Planned" in names
+    with pytest.raises(InputError, match="P50 has 3 values, expected 40"):
+        s_curve_chart(times, {50: [1, 2, 3]})
+
+
+def test_finish_histogram_counts_every_run_and_marks_percentiles():
+    rng = np.random.default_rng(3)
+    base = dt(2025, 6, 1)
+    finishes = [base + timedelta(days=float(x)) for x in rng.normal(20, 5, 400)]
+    fig = finish_histogram(finishes, deterministic=base, target=base + timedelta(days=20))
+    assert sum(_trace(fig, "Runs").y) == 400
+    texts = [a.text for a in fig.layout.annotations]
+    assert any(t.startswith("P80") for t in texts)
+    target = next(t for t in texts if t.startswith("Target"))
+    assert "(5" in target or "(4" in target          # about half the runs finish by the mean
+    with pytest.raises(InputError, match="at least 2 runs"):
+        finish_histogram([base])
+
+
+def test_utilisation_marks_over_capacity_stretches():
+    times = [dt(2025, 3, 1) + timedelta(days=i) for i in range(5)]
+    fig = utilisation_chart(times, {"Crane": [1, 3, 3, 1, 0]}, capacity={"Crane": 2})
+    over = _trace(fig, "Crane over capacity")
+    assert [y for y in over.y if y is not None] == [3, 3, 3, 3]
+    with pytest.raises(InputError, match="'Crane' has 2 values, expected 5"):
+        utilisation_chart(times, {"Crane": [1, 2]})
+
+
+@pytest.mark.slow
+def test_chart_exports_to_a_real_png(tmp_path, schedule):
+    import imageio.v3 as iio
+
+    out = save_figure(gantt_chart(schedule, compute_cpm(schedule)), tmp_path / "g.png", width=800, height=400)
+    img = iio.imread(out)
+    assert img.shape[:2] == (400, 800)
+    red = (img[..., 0] > 180) & (img[..., 1] < 80) & (img[..., 2] < 80)
+    assert red.sum() > 300                                  # critical bars are there
+    assert not list(tmp_path.glob("*.part-*"))
+
+
+def test_unknown_chart_format_is_rejected(tmp_path, schedule):
+    with pytest.raises(InputError, match=r"\.png, \.svg"):
+        save_figure(gantt_chart(schedule), tmp_path / "g.jpg")
