@@ -241,7 +241,7 @@ def parse_calendar_data(data: str, calendar_id: str = "?") -> tuple[tuple[tuple[
     """Parse P6's ``clndr_data`` text into a Monday-first week and dated exceptions.
 
     P6 numbers days of the week 1 = Sunday .. 7 = Saturday; exception dates are day serials from
-    1899-12-30 (``d|41462`` is 2013-07-08). Returns ``(week, exceptions)``; ``week`` is None when the
+    1899-12-30 (``d|41462`` is 2013-07-07). Returns ``(week, exceptions)``; ``week`` is None when the
     text has no ``DaysOfWeek`` section.
     """
     week_text = _split_section(data, "DaysOfWeek")
