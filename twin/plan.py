@@ -42,7 +42,9 @@ import numpy as np
 from twin.errors import InputError, MissingFileError, ScheduleCycleError
 from twin.links import Links, match_element, storey_order
 from twin.model import BuildingModel, Element
-from twin.schedule import Activity, ActivityType, Assignment, Calendar, Relationship, Resource, Schedule
+from twin.schedule import (
+    Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Relationship, Resource, Schedule,
+)
 from twin.zones import Zone, element_point, point_zone, split_zones
 
 __all__ = [
@@ -398,12 +400,13 @@ def generate_plan(
     n_crews = {t.name: (crews or {}).get(t.name, 2 if strategy == "two-crews" else 1) for t in trade_list}
     edges = _logic(sorted(groups), trade_list, strategy, lag_storeys, n_crews)
     rels = _reduce(edges, ids)
-    acts, rels = _milestones(acts, rels)
+    begin = _start(start)
+    acts, rels = _milestones(acts, rels, begin)
     resources, assignments = _resources(acts, trade_list, n_crews, cranes, rates)
     cal = calendar or Calendar("standard", name=f"Monday-Friday {rates.hours_per_day:g} h", hours_per_day=rates.hours_per_day)
     schedule = Schedule(
         activities=acts, relationships=tuple(rels), calendars={cal.id: cal}, default_calendar=cal.id,
-        start=_start(start), resources=resources, assignments=tuple(assignments),
+        start=begin, resources=resources, assignments=tuple(assignments),
         element_links=tuple(pairs), name=f"{strategy} plan", source="twin.plan", warnings=tuple(warnings),
     )
     return Plan(schedule, Links(tuple(pairs)), zone_list, strategy, rates, tuple(warnings))
@@ -522,10 +525,12 @@ def _reduce(edges: Iterable[tuple[Key, Key]], ids: Mapping[Key, str]) -> list[Re
     return [Relationship(a, b) for a, b in sorted(reduced.edges, key=lambda e: (order[e[1]], order[e[0]]))]
 
 
-def _milestones(acts: dict[str, Activity], rels: list[Relationship]):
+def _milestones(acts: dict[str, Activity], rels: list[Relationship], begin: datetime):
+    """START (start-on-or-after the project start, so files without a project date keep it) and FINISH."""
     preds = {r.succ for r in rels}
     succs = {r.pred for r in rels}
-    out = {"START": Activity("START", "Project start", 0.0, ActivityType.START_MILESTONE)}
+    out = {"START": Activity("START", "Project start", 0.0, ActivityType.START_MILESTONE,
+                             constraints=(Constraint(ConstraintType.START_ON_OR_AFTER, begin),))}
     out.update(acts)
     out["FINISH"] = Activity("FINISH", "Project finish", 0.0, ActivityType.FINISH_MILESTONE)
     rels = ([Relationship("START", a) for a in acts if a not in preds] + rels

@@ -1,0 +1,146 @@
+"""`twin plan`, `twin link`, `twin init` through typer's CliRunner, on the real sample models."""
+from __future__ import annotations
+
+import json
+import tomllib
+
+import pytest
+from typer.testing import CliRunner
+
+from twin.cli import app
+
+runner = CliRunner()
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def house(shared):
+    path = shared / "samples" / "ifc" / "IfcOpenHouse_IFC4.ifc"
+    if not path.exists():
+        pytest.skip(f"reference file {path} is absent")
+    return path
+
+
+def run(*args: str):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def test_plan_writes_a_csv_that_twin_schedule_reads_back(house, tmp_path):
+    out = tmp_path / "plan.csv"
+    r = run("plan", house, "--strategy", "structure-first", "--zones", "2", "--start", "2027-03-01", "-o", out, "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["strategy"] == "structure-first" and info["activities"] > 0
+    assert info["start"] == "2027-03-01T08:00" and info["finish"] > info["start"]
+    assert (tmp_path / "plan.links.csv").is_file() and info["links"] > 0
+    back = run("schedule", out, "--json")
+    assert back.exit_code == 0, back.output
+    from twin.importers import read_schedule
+
+    sched = read_schedule(out)
+    assert len(sched.activities) == info["activities"] + info["milestones"]
+    assert len(sched.relationships) == info["relationships"]
+    a = next(a for a in sched.activities.values() if a.attributes.get("trade") == "slabs")
+    assert a.attributes["zone"] in ("Z1", "Z2") and isinstance(a.attributes["lifts"], int)
+
+
+def test_plan_writes_ms_project_xml(house, tmp_path):
+    out = tmp_path / "plan.xml"
+    r = run("plan", house, "-s", "zone-vertical", "-o", out, "--json")
+    assert r.exit_code == 0, r.output
+    from twin.importers import read_schedule
+
+    assert len(read_schedule(out).activities) == json.loads(r.stdout)["activities"] + 2
+
+
+def test_link_uses_the_plan_links_and_exports_ifc_4d(house, tmp_path):
+    import ifcopenshell
+    import ifcopenshell.util.sequence
+
+    sched = tmp_path / "plan.csv"
+    assert run("plan", house, "-o", sched, "--json").exit_code == 0
+    out = tmp_path / "house-4d.ifc"
+    r = run("link", house, sched, "-o", out, "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["counts"]["unlinked_with_geometry"] == 0 and info["counts"]["empty_activities"] == 0
+    assert info["export"]["product_links"] == info["counts"]["linked"]
+    f = ifcopenshell.open(str(out))
+    ws = f.by_type("IfcWorkSchedule")[0]
+    assert len(list(ifcopenshell.util.sequence.get_work_schedule_tasks(ws))) == info["counts"]["activities"]
+
+
+def test_link_with_rules_reports_rules_that_match_nothing(house, tmp_path):
+    sched = tmp_path / "s.csv"
+    sched.write_text("id,name,duration_days,predecessors\nWALLS,Walls,5,\nSLABS,Slabs,3,WALLS\nPILES,Piles,2,\n")
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[links.rules]]\nactivity = "WALLS"\nwhere = { class = "IfcWall" }\n'
+                     '[[links.rules]]\nactivity = "SLABS"\nwhere = { class = "IfcSlab" }\n'
+                     '[[links.rules]]\nactivity = "PILES"\nwhere = { class = "IfcPile" }\nlabel = "piles"\n')
+    r = run("link", house, sched, "--rules", rules, "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert [x["matched"] > 0 for x in info["rules"]] == [True, True, False]
+    assert any("piles: matched no element" in w for w in info["warnings"])
+    assert info["empty_activities"] == ["PILES"] and info["counts"]["unlinked"] > 0
+
+
+def test_link_csv_with_unknown_ids_is_listed_and_strict_fails(house, tmp_path):
+    sched = tmp_path / "s.csv"
+    sched.write_text("id,name,duration_days,predecessors\nA,All,5,\n")
+    links = tmp_path / "links.csv"
+    links.write_text("GlobalId,activity_id\nNOT_A_GUID_0000000000,A\n")
+    r = run("link", house, sched, "--links", links, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["unknown_global_ids"] == ["NOT_A_GUID_0000000000"]
+    r = run("link", house, sched, "--links", links, "--strict")
+    assert r.exit_code == 1 and "NOT_A_GUID_0000000000" in " ".join(r.output.split())
+    assert "Traceback" not in r.output
+
+
+def test_init_writes_a_scenario_that_loads(house, tmp_path):
+    from twin.scenario import load_scenario
+
+    out = tmp_path / "scenario.toml"
+    r = run("init", house, "-o", out, "--strategy", "two-crews", "--json")
+    assert r.exit_code == 0, r.output
+    sc = load_scenario(out)
+    assert sc.plan.strategy == "two-crews" and sc.model_files == (house.resolve(),)
+    assert sc.cranes and sc.cranes[0].radius_m > 0
+    assert set(tomllib.loads(out.read_text())) >= {"project", "model", "plan", "links", "calendar", "resources",
+                                                  "weather", "uncertainty"}
+    again = run("init", house, "-o", out)
+    assert again.exit_code == 1 and "--force" in " ".join(again.output.split())
+
+
+def test_init_with_a_schedule_points_at_it_and_its_links(house, tmp_path):
+    from twin.scenario import load_scenario
+
+    sched = tmp_path / "plan.csv"
+    assert run("plan", house, "-o", sched, "--start", "2027-05-03", "--json").exit_code == 0
+    out = tmp_path / "scenario.toml"
+    r = run("init", house, sched, "-o", out, "--json")
+    assert r.exit_code == 0, r.output
+    sc = load_scenario(out)
+    assert sc.schedule_file == sched.resolve() and sc.links.csv == (tmp_path / "plan.links.csv").resolve()
+    assert sc.start.date().isoformat() == "2027-05-03"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["plan", "{house}", "-s", "diagonal", "-o", "{tmp}/x.csv"], "unknown strategy 'diagonal'"),
+        (["plan", "{house}", "-o", "{tmp}/x.txt"], "must end in .csv or .xml"),
+        (["plan", "{tmp}/missing.ifc", "-o", "{tmp}/x.csv"], "IFC model not found"),
+        (["plan", "{house}", "-o", "{tmp}/x.csv", "--crews", "slabs"], "--crews: expected TRADE=COUNT"),
+        (["plan", "{house}", "-o", "{tmp}/x.csv", "--start", "soon"], "--start: expected a date"),
+        (["link", "{house}", "{tmp}/missing.csv"], "schedule file not found"),
+    ],
+)
+def test_bad_input_exits_1_with_a_clear_message(house, tmp_path, args, message):
+    r = run(*[a.format(house=house, tmp=tmp_path) for a in args])
+    assert r.exit_code == 1
+    text = " ".join(r.output.split())        # rich wraps long lines
+    assert message in text and "Traceback" not in text
+    assert not (tmp_path / "x.csv").exists()
