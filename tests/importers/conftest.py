@@ -6,7 +6,6 @@ Java runtime; tests that use it skip with a reason when any is missing.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -30,8 +29,10 @@ def mpxj():
     """The MPXJ Java package (``org.mpxj``) through JPype, the JVM started once per session."""
     jpype = pytest.importorskip("jpype", reason="jpype1 is needed to run MPXJ")
     pytest.importorskip("mpxj", reason="the mpxj package (MPXJ jars) is not installed")
-    if shutil.which("java") is None and not jpype.getDefaultJVMPath():
-        pytest.skip("no Java runtime for MPXJ")
+    try:
+        jpype.getDefaultJVMPath()
+    except jpype.JVMNotFoundException:
+        pytest.skip("no Java runtime for MPXJ (install a JRE, e.g. default-jre-headless)")
     if not jpype.isJVMStarted():
         try:
             jpype.startJVM()

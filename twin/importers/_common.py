@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -32,6 +33,10 @@ __all__ = [
     "atomic_write_text",
     "atomic_write_bytes",
     "is_builtin_calendar",
+    "parse_xml",
+    "local_name",
+    "leaf_texts",
+    "children",
 ]
 
 _DAY_8H = ((480, 720), (780, 1020))
@@ -270,3 +275,40 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`)."""
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+def parse_xml(path: Path) -> ET.Element:
+    """The root element of an XML file; malformed XML is a ScheduleError naming file, line and column.
+
+    Expat (used by ElementTree) does not fetch external entities and limits entity expansion.
+    """
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as exc:
+        line, col = exc.position
+        raise ScheduleError(f"{path}, line {line}, column {col + 1}: malformed XML "
+                            f"({str(exc).split(':')[0]})") from None
+    except LookupError as exc:
+        raise ScheduleError(f"{path}, line 1: the XML declaration names an {exc}") from None
+
+
+def local_name(tag: str) -> str:
+    """``{namespace}Tag`` -> ``Tag``."""
+    return tag.rsplit("}", 1)[-1]
+
+
+def leaf_texts(elem: ET.Element) -> dict[str, str]:
+    """Text of the childless children of ``elem`` by local tag name (stripped; empty for none)."""
+    return {local_name(c.tag): (c.text or "").strip() for c in elem if len(c) == 0}
+
+
+def children(elem: ET.Element | None, *path: str) -> Iterator[ET.Element]:
+    """Descendants of ``elem`` along ``path`` of local names, whatever the namespace."""
+    if elem is None:
+        return
+    if not path:
+        yield elem
+        return
+    for c in elem:
+        if local_name(c.tag) == path[0]:
+            yield from children(c, *path[1:])

@@ -45,7 +45,9 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import MissingFileError, ScheduleError
-from twin.importers._common import check_logic, parse_datetime, parse_iso_duration_h
+from twin.importers._common import (
+    check_logic, children, leaf_texts, local_name, parse_datetime, parse_iso_duration_h, parse_xml,
+)
 from twin.schedule import (
     Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Interval, RelationType,
     Relationship, Resource, Schedule,
@@ -79,25 +81,9 @@ TWIN_TYPE_ALIAS = "twin type"
 """Alias of the task text field holding an activity type MS Project has no flag for."""
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _leaf(elem: ET.Element) -> dict[str, str]:
-    """Text of the childless children of ``elem`` by local tag name."""
-    return {_local(c.tag): (c.text or "").strip() for c in elem if len(c) == 0}
-
-
-def _kids(elem: ET.Element | None, *path: str) -> Iterator[ET.Element]:
-    """Descendants along ``path`` (local names), namespace-agnostic."""
-    if elem is None:
-        return
-    if not path:
-        yield elem
-        return
-    for c in elem:
-        if _local(c.tag) == path[0]:
-            yield from _kids(c, *path[1:])
+_local = local_name
+_leaf = leaf_texts
+_kids = children
 
 
 class _Ctx:
@@ -157,7 +143,7 @@ def read_mspdi(path: str | os.PathLike[str]) -> Schedule:
     p = Path(path)
     if not p.is_file():
         raise MissingFileError(p, "schedule file")
-    root = _parse_xml(p)
+    root = parse_xml(p)
     if _local(root.tag) != "Project":
         raise ScheduleError(f"{p}: root element is <{_local(root.tag)}>, expected MS Project's <Project>")
     head = _leaf(root)
@@ -192,17 +178,6 @@ def read_mspdi(path: str | os.PathLike[str]) -> Schedule:
         resources=resources, assignments=assignments, name=head.get("Title") or head.get("Name") or p.stem,
         source=str(p), warnings=tuple(ctx.warnings),
     )
-
-
-def _parse_xml(p: Path) -> ET.Element:
-    try:
-        return ET.parse(p).getroot()
-    except ET.ParseError as exc:
-        line, col = exc.position
-        raise ScheduleError(f"{p}, line {line}, column {col + 1}: malformed XML "
-                            f"({str(exc).split(':')[0]})") from None
-    except LookupError as exc:
-        raise ScheduleError(f"{p}, line 1: the XML declaration names an {exc}") from None
 
 
 # ------------------------------------------------------------------------------------------ calendars
