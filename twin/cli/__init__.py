@@ -14,7 +14,7 @@ from twin.cli._common import app, main
 # Command modules; each one registers its commands on ``app`` when imported.
 _COMMANDS: tuple[str, ...] = (
     "twin.cli.schedule",
-    "twin.cli.plan",
+    "twin.cli.sample",
 )
 
 for _name in _COMMANDS:

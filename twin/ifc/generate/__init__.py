@@ -39,6 +39,7 @@ __all__ = [
     "Sections",
     "generate_building",
     "generate_for_elements",
+    "describe_building",
     "plan_building",
     "count_elements",
     "size_for_elements",
@@ -73,6 +74,7 @@ class BuildingSummary:
         The arguments used, for reproduction.
     global_ids : mapping of part key to GlobalId
         E.g. ``"column/00/A1"``; keys are documented in ``docs/demo-building.md``.
+    names : mapping of GlobalId to element Name
     """
 
     path: str
@@ -87,6 +89,7 @@ class BuildingSummary:
     systems: Mapping[str, str]
     parameters: Mapping[str, Any]
     global_ids: Mapping[str, str] = field(repr=False, default_factory=dict)
+    names: Mapping[str, str] = field(repr=False, default_factory=dict)
 
     def to_dict(self, *, with_ids: bool = False) -> dict[str, Any]:
         """JSON-ready summary (the ``--json`` output of ``twin sample``)."""
@@ -98,7 +101,8 @@ class BuildingSummary:
             "by_trade": dict(self.by_trade),
             "by_zone": dict(self.by_zone),
             "storeys": [{"name": n, "elevation": e} for n, e in self.storeys],
-            "clashes_expected": [{"mep": m, "beam": b} for m, b in self.clashes_expected],
+            "clashes_expected": [{"mep": m, "beam": b, "mep_name": self.names.get(m), "beam_name": self.names.get(b)}
+                                 for m, b in self.clashes_expected],
             "supports": len(self.supports),
             "systems": dict(self.systems),
             "parameters": dict(self.parameters),
@@ -125,6 +129,7 @@ def summarise(layout: Layout, path: str, ids: Mapping[str, str], parameters: Map
         systems={s.name: s.predefined_type for s in layout.systems},
         parameters=dict(parameters),
         global_ids=dict(ids),
+        names={ids[p.key]: p.name for p in parts},
     )
 
 
@@ -192,15 +197,53 @@ def generate_building(
     path = Path(path)
     if not path.parent.is_dir():
         raise InputError(f"output folder does not exist: '{path.parent}'")
-    spec = BuildingSpec(storeys=storeys, bays=tuple(bays), bay_width=tuple(float(v) for v in bay_width),
-                        storey_height=float(storey_height), zones=zones, mep=mep, stairs=stairs, name=name,
-                        sections=sections or Sections())
+    spec = _spec(dict(storeys=storeys, bays=bays, bay_width=bay_width, storey_height=storey_height, zones=zones,
+                      mep=mep, stairs=stairs, name=name, sections=sections))
     layout = plan_building(spec)
     ids = write_layout(layout, path, seed=seed, progress=progress)
-    params = {"storeys": storeys, "bays": list(bays), "bay_width": list(spec.bay_width),
-              "storey_height": spec.storey_height, "zones": zones, "mep": mep, "stairs": stairs, "seed": seed,
-              "name": name}
-    return summarise(layout, str(path), ids, params)
+    return summarise(layout, str(path), ids, _params(spec, seed))
+
+
+_DEFAULTS: dict[str, Any] = dict(storeys=4, bays=(4, 3), bay_width=(7.5, 6.0), storey_height=3.6, zones=2, mep=True,
+                                 stairs=True, name="Demo Building", sections=None)
+
+
+def _spec(p: Mapping[str, Any]) -> BuildingSpec:
+    try:
+        bays = tuple(int(v) for v in p["bays"])
+        widths = tuple(float(v) for v in p["bay_width"])
+    except (TypeError, ValueError):
+        raise InputError(f"bays and bay_width must be pairs of numbers, got {p['bays']!r} and {p['bay_width']!r}")
+    if len(bays) != 2 or len(widths) != 2:
+        raise InputError(f"bays and bay_width must be pairs (x, y), got {p['bays']!r} and {p['bay_width']!r}")
+    return BuildingSpec(storeys=int(p["storeys"]), bays=bays, bay_width=widths,  # type: ignore[arg-type]
+                        storey_height=float(p["storey_height"]), zones=int(p["zones"]), mep=bool(p["mep"]),
+                        stairs=bool(p["stairs"]), name=str(p["name"]), sections=p["sections"] or Sections())
+
+
+def _params(spec: BuildingSpec, seed: int) -> dict[str, Any]:
+    return {"storeys": spec.storeys, "bays": list(spec.bays), "bay_width": list(spec.bay_width),
+            "storey_height": spec.storey_height, "zones": spec.zones, "mep": spec.mep, "stairs": spec.stairs,
+            "seed": seed, "name": spec.name}
+
+
+def describe_building(path: str | os.PathLike[str], **kwargs: Any) -> BuildingSummary:
+    """The summary :func:`generate_building` would return for ``kwargs``, without writing anything.
+
+    Use it for a file made earlier with the same arguments (such as the bundled sample, made with
+    :data:`DEFAULT_SAMPLE_ARGS`): layout and GlobalIds depend only on the arguments and the seed.
+    """
+    from twin.ifc.generate.writer import guid_for
+
+    seed = kwargs.pop("seed", 0)
+    params = {**_DEFAULTS, **kwargs}
+    unknown = set(kwargs) - set(_DEFAULTS)
+    if unknown:
+        raise TypeError(f"describe_building() got unexpected arguments {sorted(unknown)}")
+    spec = _spec(params)
+    layout = plan_building(spec)
+    ids = {p.key: guid_for(seed, p.key) for p in layout.parts}
+    return summarise(layout, str(path), ids, _params(spec, seed))
 
 
 def generate_for_elements(path: str | os.PathLike[str], target_elements: int, **kwargs: Any) -> BuildingSummary:
