@@ -15,6 +15,7 @@ from twin.cli._common import app, main
 _COMMANDS: tuple[str, ...] = (
     "twin.cli.schedule",
     "twin.cli.sample",
+    "twin.cli.plan",
 )
 
 for _name in _COMMANDS:
