@@ -1,0 +1,210 @@
+"""Monte Carlo driver: chunks of replications on a process pool (default), a Dask cluster, or in-process.
+
+:func:`run_monte_carlo` validates the scenario, chooses the path (``"vectorised"`` when nothing is
+shared and no weather stops work, else ``"simpy"``), splits the replications ``0..runs-1`` into chunks
+and runs :func:`run_chunk` on each (in worker processes started with *spawn*, so it lives here, in an
+importable module), then stacks the chunks into one :class:`twin.sim.results.MonteCarloResult`.
+
+Reproducibility: every random number depends only on (seed, purpose, id, replication)
+(:mod:`twin.sim.streams`), so the result is the same for any number of workers or chunk size, and
+two scenarios run with the same seed use common random numbers (paired comparisons).
+"""
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.errors import InputError
+from twin.sim.config import SimConfig, sample_durations, validate_config
+from twin.sim.results import MonteCarloResult
+
+__all__ = ["PATHS", "choose_path", "run_chunk", "run_monte_carlo"]
+
+PATHS = ("auto", "vectorised", "simpy")
+_CACHE: dict[int, tuple[SimConfig, Any]] = {}
+_STATE: dict[str, Any] = {}
+
+
+def choose_path(config: SimConfig) -> str:
+    """"vectorised" when no activity needs a shared resource and no weather can stop work, else "simpy"."""
+    if config.uses_resources:
+        return "simpy"
+    if config.weather is not None:
+        if config.sensitivity is not None:
+            return "simpy" if any(config.sensitivity.values()) else "vectorised"
+        from twin.sim.weather import get_sensitivity
+        if any(get_sensitivity(a.name, a.attributes) for a in config.schedule.activities.values()):
+            return "simpy"
+    return "vectorised"
+
+
+def _prepared(config: SimConfig, path: str):
+    hit = _CACHE.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    if path == "simpy":
+        from twin.sim.engine import build_model
+        prep = build_model(config)
+    else:
+        from twin.sim.network import compile_network
+        prep = compile_network(config.schedule)
+    _CACHE.clear()
+    _CACHE[id(config)] = (config, prep)
+    return prep
+
+
+def _init_worker(config: SimConfig) -> None:
+    _STATE["config"] = config
+
+
+def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig | None = None) -> dict[str, Any]:
+    """Simulate replications ``runs`` (shape (k,)) and return compact arrays (see MonteCarloResult)."""
+    cfg = config if config is not None else _STATE["config"]
+    prep = _prepared(cfg, path)
+    net = prep if path == "vectorised" else prep.net
+    runs = np.asarray(runs, dtype=np.int64)
+    durations = sample_durations(cfg, net.ids, net.dur, seed, runs)
+    k = len(runs)
+    if path == "vectorised":
+        from twin.sim.vectorised import forward_runs
+        ra = forward_runs(net, durations)
+        start, finish, crit = ra.start, ra.finish, ra.critical
+        pools: tuple[str, ...] = ()
+        util = wait = per_day = np.zeros((k, 0))
+        lost = np.zeros(k, np.int32)
+        events = 0
+    else:
+        from twin.sim.engine import simulate_run
+        recs = [simulate_run(prep, durations[j], seed, int(r)) for j, r in enumerate(runs)]
+        start = np.stack([r.start for r in recs])
+        finish = np.stack([r.finish for r in recs])
+        crit = np.stack([r.critical for r in recs])
+        pools = tuple(p.name for p in recs[0].pools) if recs else ()
+        span = np.maximum(finish.max(axis=1) - net.dd, 1).astype(np.float64)
+        util = np.array([[p.utilisation(span[j]) for p in r.pools] for j, r in enumerate(recs)]).reshape(k, -1)
+        wait = np.array([[p.mean_wait_min for p in r.pools] for r in recs]).reshape(k, -1)
+        per_day = np.array([[p.wait_min_total / (span[j] / 1440.0) for p in r.pools]
+                            for j, r in enumerate(recs)]).reshape(k, -1)
+        lost = np.array([r.weather_days_lost for r in recs], dtype=np.int32)
+        events = int(sum(r.events for r in recs))
+    return {
+        "runs": runs, "start": (start - net.dd).astype(np.int32), "finish": (finish - net.dd).astype(np.int32),
+        "project_finish": finish.max(axis=1), "critical_count": crit.sum(axis=0).astype(np.int64),
+        "pools": pools, "utilisation": util, "mean_wait_min": wait, "wait_min_per_day": per_day,
+        "weather_days_lost": lost, "events": events,
+    }
+
+
+def _chunks(runs: int, size: int) -> list[NDArray[np.int64]]:
+    return [np.arange(a, min(a + size, runs), dtype=np.int64) for a in range(0, runs, size)]
+
+
+def run_monte_carlo(
+    config: SimConfig,
+    runs: int = 1000,
+    seed: int = 1,
+    *,
+    workers: int | None = None,
+    scheduler: str | Any | None = None,
+    path: str = "auto",
+    chunk_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> MonteCarloResult:
+    """Run ``runs`` replications of ``config`` and aggregate them.
+
+    Parameters
+    ----------
+    runs, seed : number of replications and the seed of every random number.
+    workers : processes (default: the number of CPUs; 1 runs in this process).
+    scheduler : a Dask scheduler address (``"tcp://host:8786"``) or a ``distributed.Client``;
+        when given the chunks run on that cluster instead of local processes.
+    path : "auto", "vectorised" or "simpy" (vectorised needs no shared resources and no weather).
+    progress : called with the number of replications finished so far, after each chunk.
+
+    Raises
+    ------
+    InputError
+        Invalid config (see :func:`twin.sim.config.validate_config`), ``runs`` < 1, or the vectorised
+        path asked for a scenario that needs SimPy.
+    """
+    if runs < 1:
+        raise InputError(f"runs must be >= 1, got {runs}")
+    if path not in PATHS:
+        raise InputError(f"path must be one of {', '.join(PATHS)}, got '{path}'")
+    validate_config(config)
+    auto = choose_path(config)
+    if path == "auto":
+        path = auto
+    elif path == "vectorised" and auto == "simpy":
+        raise InputError("the vectorised path cannot simulate shared resources or weather stops; use path='simpy'")
+    from twin.cpm import compute_cpm
+    cpm = compute_cpm(config.schedule)
+    t0 = time.perf_counter()
+    workers = workers or os.cpu_count() or 1
+    size = chunk_size or (max(1, min(500, -(-runs // (workers * 4)))) if path == "vectorised"
+                          else max(1, min(50, -(-runs // (workers * 4)))))
+    chunks = _chunks(runs, size)
+    parts: list[dict[str, Any]] = []
+
+    def done(part: dict[str, Any]) -> None:
+        parts.append(part)
+        if progress:
+            progress(sum(len(p["runs"]) for p in parts))
+
+    if scheduler is not None:
+        _run_dask(config, chunks, seed, path, scheduler, done)
+    elif workers == 1 or len(chunks) == 1:
+        for c in chunks:
+            done(run_chunk(c, seed, path, config))
+    else:
+        import multiprocessing as mp
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(config,)) as pool:
+            futures = [pool.submit(run_chunk, c, seed, path) for c in chunks]
+            for f in as_completed(futures):
+                done(f.result())
+    return _assemble(config, parts, runs, seed, path, cpm, time.perf_counter() - t0)
+
+
+def _run_dask(config: SimConfig, chunks, seed: int, path: str, scheduler: Any, done) -> None:
+    try:
+        from distributed import Client, as_completed as dask_completed
+    except ImportError as exc:  # pragma: no cover - distributed is a dependency
+        raise ImportError("Dask support needs 'distributed' (pip install 'dask[distributed]')") from exc
+    own = not hasattr(scheduler, "submit")
+    client = Client(scheduler) if own else scheduler
+    try:
+        cfg_future = client.scatter(config, broadcast=True)
+        futures = [client.submit(run_chunk, c, seed, path, cfg_future, pure=False) for c in chunks]
+        for f in dask_completed(futures):
+            done(f.result())
+    finally:
+        if own:
+            client.close()
+
+
+def _assemble(config: SimConfig, parts: list[dict[str, Any]], runs: int, seed: int, path: str, cpm,
+              seconds: float) -> MonteCarloResult:
+    from twin.worktime import to_minutes
+
+    parts.sort(key=lambda p: int(p["runs"][0]))
+    cat = lambda key: np.concatenate([p[key] for p in parts], axis=0)  # noqa: E731
+    ids = tuple(config.schedule.activities)
+    dd = config.schedule.data_date or config.schedule.start or cpm.data_date
+    origin = to_minutes(dd) if dd is not None else 0
+    return MonteCarloResult(
+        name=config.name, runs=runs, seed=seed, path=path, ids=ids, origin=origin,
+        cpm_finish=cpm.finish, start=cat("start"), finish=cat("finish"),
+        project_finish=cat("project_finish"),
+        critical_count=np.sum([p["critical_count"] for p in parts], axis=0),
+        pool_names=parts[0]["pools"], utilisation=cat("utilisation"), mean_wait_min=cat("mean_wait_min"),
+        wait_min_per_day=cat("wait_min_per_day"), weather_days_lost=cat("weather_days_lost"),
+        events=int(sum(p["events"] for p in parts)), seconds=seconds,
+        element_links=tuple(config.element_links) or tuple(config.schedule.element_links),
+        deterministic=config.uncertainty is None and config.weather is None and not config.uses_resources,
+    )
