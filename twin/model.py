@@ -76,6 +76,9 @@ class ModelFile:
     length_scale: float       # file length unit in metres (0.001 for millimetres)
     project: str | None = None
     project_global_id: str | None = None
+    # GlobalIds of this file's own elements, in file order. In a federated model an element that
+    # several files share (same GlobalId) is listed by each of them but stored once.
+    element_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -49,8 +49,10 @@ def _records_from_payload(payload: dict[str, Any]) -> tuple[FileRecords, list[li
     try:
         if payload["element_fields"] != list(_ELEMENT_FIELDS):
             return None
+        file_fields = dict(payload["file"])
+        file_fields["element_ids"] = tuple(file_fields.get("element_ids", ()))
         records = FileRecords(
-            file=ModelFile(**payload["file"]),
+            file=ModelFile(**file_fields),
             units=FileUnits(**payload["units"]),
             storeys=tuple(Storey(*row) for row in payload["storeys"]),
             elements=(),
@@ -162,8 +164,8 @@ def load_model(
     -------
     BuildingModel
         Elements keyed by GlobalId (lengths in m, areas in m2, volumes in m3, masses in kg), storeys
-        of every file, meshes in world coordinates (metres), per-element geometry failures, and
-        warnings (for example GlobalIds that occur in two files: the first file wins).
+        of every file (a storey shared by two files appears once per file, with its ``file``), meshes in world coordinates (metres), per-element geometry failures, and
+        warnings (for example elements shared by two files: kept once, the first copy with geometry).
 
     Raises
     ------
@@ -198,31 +200,33 @@ def _merge(parts: list[tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]
     """One BuildingModel from per-file parts; the first occurrence of a GlobalId wins."""
     elements: dict[str, Element] = {}
     meshes: dict[str, Mesh] = {}
-    storeys: dict[str, Storey] = {}
+    storeys: list[Storey] = []
     failures: list[GeometryFailure] = []
     warnings: list[str] = []
     for records, file_meshes, file_failures in parts:
         warnings.extend(records.warnings)
         duplicates = 0
         for element in records.elements:
-            if element.global_id in elements:
+            gid = element.global_id
+            if gid in elements:
                 duplicates += 1
-                continue
-            elements[element.global_id] = element
-            if element.global_id in file_meshes:
-                meshes[element.global_id] = file_meshes[element.global_id]
+                # Shared element: keep the first copy unless only this one has geometry.
+                if gid in meshes or gid not in file_meshes:
+                    continue
+            elements[gid] = element
+            if gid in file_meshes:
+                meshes[gid] = file_meshes[gid]
         if duplicates:
             warnings.append(
-                f"{records.file.path}: {duplicates} element GlobalId(s) already loaded from an earlier "
-                "file were skipped (first file wins)"
+                f"{records.file.path}: {duplicates} element(s) share a GlobalId with an earlier file; "
+                "kept once (the first copy, or the first one with geometry)"
             )
-        for storey in records.storeys:
-            storeys.setdefault(storey.global_id, storey)
+        storeys.extend(records.storeys)
         path = records.file.path
         failures.extend(f for f in file_failures if f.global_id in elements and elements[f.global_id].file == path)
     return BuildingModel(
         files=tuple(records.file for records, _, _ in parts),
-        storeys=tuple(storeys.values()),
+        storeys=tuple(storeys),
         elements=elements,
         meshes=meshes,
         geometry_failures=tuple(failures),

@@ -498,6 +498,7 @@ def read_file(
     units = read_units(ifc_file)
     projects = ifc_file.by_type("IfcProject")
     project = projects[0] if projects else None
+    entities = select_elements(ifc_file) if elements is None else elements
     model_file = ModelFile(
         path=label,
         schema=ifc_file.schema_identifier,
@@ -506,9 +507,9 @@ def read_file(
         length_scale=units.length,
         project=(project.LongName or project.Name) if project is not None else None,
         project_global_id=project.GlobalId if project is not None else None,
+        element_ids=tuple(e.GlobalId for e in entities),
     )
     extractor = _Extractor(ifc_file, units, label)
-    entities = select_elements(ifc_file) if elements is None else elements
     records = []
     warnings = []
     for entity in entities:
