@@ -205,3 +205,61 @@ def test_unknown_strategy_and_empty_model_are_errors():
         generate_plan(frame_model(), "diagonal")
     with pytest.raises(InputError, match="no physical elements"):
         generate_plan(BuildingModel(files=(), storeys=(), elements={}), "storey-by-storey")
+
+
+# ------------------------------------------------------------------ real models (reader needed)
+
+def _load(path):
+    ifc = pytest.importorskip("twin.ifc")
+    return ifc.load_model(str(path), geometry=True)
+
+
+@pytest.fixture(scope="module")
+def demo_model(tmp_path_factory):
+    gen = pytest.importorskip("twin.ifc.generate")
+    path = tmp_path_factory.mktemp("demo") / "demo.ifc"
+    gen.generate_building(path, storeys=3, bays=(4, 2))
+    return _load(path)
+
+
+def _check_plan(model, strategy):
+    from twin.cpm import compute_cpm
+
+    plan = generate_plan(model, strategy, zones=2, start=START)
+    linked = {g for _, g in plan.links.pairs}
+    with_geometry = {g for g, e in model.elements.items() if e.bbox is not None or g in model.meshes}
+    assert with_geometry and with_geometry <= linked
+    assert nx.is_directed_acyclic_graph(graph(plan.schedule))
+    cpm = compute_cpm(plan.schedule)                       # twin's own CPM accepts it as a valid network
+    assert cpm.finish > START
+    return plan
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_demo_building_plans_link_every_element_with_geometry(demo_model, strategy):
+    plan = _check_plan(demo_model, strategy)
+    trades = {a.attributes["trade"] for a in plan.schedule.activities.values() if a.attributes}
+    assert {"footings", "columns", "slabs"} <= trades
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["Duplex_A_20110907.ifc", "Office_A_20110811.ifc"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_ifc2x3_models_plan_link_every_element_with_geometry(shared, name, strategy):
+    path = shared / "samples" / "ifc" / name
+    if not path.exists():
+        pytest.skip(f"reference file {path} is absent")
+    model = _load(path)
+    plan = _check_plan(model, strategy)
+    classes = {e.ifc_class for e in model.elements.values()}
+    assert "IfcWallStandardCase" in classes       # IFC2X3 classes are covered by the trade table
+
+
+@pytest.mark.slow
+def test_structure_first_beats_storey_by_storey_on_the_demo_building(demo_model):
+    from twin.cpm import compute_cpm
+
+    sbs = compute_cpm(generate_plan(demo_model, "storey-by-storey", zones=2, start=START).schedule)
+    sf = compute_cpm(generate_plan(demo_model, "structure-first", zones=2, start=START).schedule)
+    assert sf.finish < sbs.finish
