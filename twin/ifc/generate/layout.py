@@ -634,9 +634,10 @@ class _Builder:
             t, ptype, trade, mat, qname, strength = s.slab, "FLOOR", "slabs", "Concrete C30/37", "Slab", "C30/37"
         roof_key = "roof"
         if k == self.N:
+            rz = self.zone_of(self.xs[-1] / 2)
             self.add(Part(key=roof_key, ifc_class="IfcRoof", predefined_type="FLAT_ROOF", name="Roof",
-                          tag="R-01", storey=k, trade="roof", zone=0, type_name=None, material=None, shape=None,
-                          psets=(("Pset_RoofCommon", (("IsExternal", "IfcBoolean", True),)),),
+                          tag="R-01", storey=k, trade="roof", zone=rz, type_name=None, material=None, shape=None,
+                          psets=(("Pset_RoofCommon", (("IsExternal", "IfcBoolean", True),)), self.seq("roof", k, rz)),
                           qto=self._roof_qto()))
         rho = MATERIALS[mat][1]
         common = "Pset_SlabCommon"
@@ -761,7 +762,8 @@ class _Builder:
         up = k % 2 == 0                                  # lane A climbs +x, lane B climbs -x
         n, r, g = st.risers, st.riser, st.going
         H = self.H
-        pts = [(0.0, 0.0), (g, 0.0), (st.run, H - st.end_depth), (st.run, H)]
+        # bearing at the foot, soffit, end face against the slab edge above (the slab edge is the last riser)
+        pts = [(0.0, 0.0), (g, 0.0), (st.run, H - st.end_depth)]
         for i in range(n - 1, 0, -1):
             pts += [(i * g, i * r), ((i - 1) * g, i * r)]
         pts = [(_r(u), _r(z)) for u, z in pts]
@@ -798,7 +800,8 @@ class _Builder:
                    _concrete_psets("", "", external=False, loadbearing=True, method="In-Situ", strength="C30/37",
                                    exposure="XC1", rebar=100.0)[1], self.seq("stairs", k, zone)),
             qto=("Qto_StairFlightBaseQuantities", (
-                _q("Length", "length", math.hypot(st.run, H)), _q("GrossVolume", "volume", v),
+                _q("Length", "length", math.hypot(st.run, H)), _q("GrossArea", "area", st.run * w),
+                _q("GrossVolume", "volume", v),
                 _q("NetVolume", "volume", v), _q("GrossWeight", "weight", v * rho),
                 _q("NetWeight", "weight", v * rho))),
             parent=skey,
