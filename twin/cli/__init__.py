@@ -15,7 +15,10 @@ from twin.cli._common import app, main
 _COMMANDS: tuple[str, ...] = (
     "twin.cli.schedule",
     "twin.cli.sample",
+    "twin.cli.info",
     "twin.cli.plan",
+    "twin.cli.render",
+    "twin.cli.simulate",
 )
 
 for _name in _COMMANDS:

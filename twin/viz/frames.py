@@ -133,7 +133,9 @@ class FourDView:
             label = "P(complete)" if colour_by == "probability" else "Criticality"
             self.scene.show_values(arr, colour_by, label)
         active = get_active_tasks(self.windows, at)
-        self.scene.set_caption(self._title(at), self._subtitle(states, active), describe_active(active, at))
+        lines = describe_active(active, at)
+        self.scene.set_caption(self._title(at), self._subtitle(states, active),
+                               ["Under way:", *lines] if lines else [])
         return FrameInfo(at, states.count(), tuple(w.activity_id for w in active))
 
     def _title(self, at: datetime) -> str:
@@ -146,7 +148,7 @@ class FourDView:
         parts = [f"{done}/{self.n_linked} elements complete", f"{c['in_progress']} in progress"]
         if c["late"]:
             parts.append(f"{c['late']} late")
-        parts.append(f"{len(active)} activities under way")
+        parts.append(f"{len(active)} {'activity' if len(active) == 1 else 'activities'} under way")
         return "  |  ".join(parts)
 
     def render(self, at: datetime, colour_by: str = "state", values: ValueSource | None = None

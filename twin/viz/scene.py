@@ -7,7 +7,8 @@ arrays (numpy fancy indexing, no geometry rebuild), so a 10,000-element model re
 
 The camera frames the whole model from the south-east at 30 degrees elevation (iso-like), and does
 not move between dates; a ground plane and VTK's light kit (key, fill, back lights) keep storeys and
-faces readable. Captions: the date (top left), the active tasks (bottom left), a legend (top right).
+faces readable. Captions: the date (top left), the active tasks (bottom left), a legend (bottom
+right).
 
 Requires pyvista; the offscreen backend is chosen by :func:`twin.viz.backend.select_backend` before
 the first window is created.
@@ -108,6 +109,8 @@ class Scene4D:
         self.bounds = (points.min(axis=0), points.max(axis=0))
 
         self.plotter = pv.Plotter(off_screen=True, window_size=list(window_size), lighting="light kit")
+        # a soft headlight so that faces turned towards the viewer are not left in the key light's shade
+        self.plotter.add_light(pv.Light(light_type="headlight", intensity=0.35))
         self.plotter.set_background(profile.background)
         vtk_points = pv.vtk_points(points, deep=True)
         self._opaque = self._add_part(vtk_points, translucent=False)
@@ -138,8 +141,8 @@ class Scene4D:
         actor.SetMapper(mapper)
         prop = actor.GetProperty()
         prop.SetInterpolationToFlat()
-        prop.SetAmbient(0.25)
-        prop.SetDiffuse(0.8)
+        prop.SetAmbient(0.35)
+        prop.SetDiffuse(0.75)
         prop.SetSpecular(0.05 if not translucent else 0.0)
         if translucent:
             prop.BackfaceCullingOn()   # one layer of ghost faces, not two
@@ -150,7 +153,7 @@ class Scene4D:
         lo, hi = self.bounds
         size = hi - lo
         centre = (lo + hi) / 2
-        span = max(size[0], size[1], 1.0) * 1.6
+        span = max(size[0], size[1], 1.0) * 1.4
         plane = self._pv.Plane(center=(centre[0], centre[1], lo[2] - 0.02), direction=(0, 0, 1),
                                i_size=span, j_size=span)
         self.plotter.add_mesh(plane, color="#e9ebe4", ambient=0.4, diffuse=0.6, specular=0.0,
@@ -252,17 +255,19 @@ class Scene4D:
         for actor in self._legend_actors:
             self.plotter.remove_actor(actor, render=False)
         self._legend_actors = []
-        height = self.plotter.window_size[1]
+        width, height = self.plotter.window_size
         step = 22.0 / max(height, 1)
+        longest = max((len(label) for label, _ in entries), default=0)
+        x0 = max(0.5, 1.0 - (38 + 7.5 * longest) / max(width, 1))
         for row, (label, colour) in enumerate(entries):
-            y = 0.985 - row * step
-            swatch = self._add_text((0.77, y - 0.004), 12, top=True)
+            y = 0.015 + (len(entries) - 1 - row) * step
+            swatch = self._add_text((x0, y + 0.002), 12, top=False)
             swatch.SetInput("    ")   # a coloured box: blank text on an opaque background
             swatch.GetTextProperty().SetBackgroundColor(*colour)
             swatch.GetTextProperty().SetBackgroundOpacity(1.0)
             swatch.GetTextProperty().SetFrame(True)
             swatch.GetTextProperty().SetFrameColor(0.3, 0.3, 0.3)
-            text = self._add_text((0.795, y), 13, top=True)
+            text = self._add_text((x0 + 26.0 / max(width, 1), y), 13, top=False)
             text.SetInput(label)
             self._legend_actors += [swatch, text]
         self._legend_key = key

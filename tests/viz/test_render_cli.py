@@ -1,0 +1,125 @@
+"""`twin render` / `twin animate` on the generated demo building, and the growth check by pixels."""
+from __future__ import annotations
+
+import json
+from datetime import datetime as dt
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyvista")
+
+from typer.testing import CliRunner
+
+from twin.cli import app
+
+pytestmark = pytest.mark.slow
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo building (3 storeys) and a planned scenario over it, starting Mon 3 March 2025."""
+    from twin.ifc.generate import generate_building
+    from twin.scenario import starter_scenario
+
+    folder = tmp_path_factory.mktemp("demo")
+    generate_building(folder / "demo.ifc", storeys=3, bays=(3, 2))
+    scen = folder / "scenario.toml"
+    scen.write_text(starter_scenario(scen, [folder / "demo.ifc"], start=dt(2025, 3, 3, 8)))
+    return scen
+
+
+def _run(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def _built_pixels(path):
+    """Pixels of solid (not ghosted, not ground, not background) building: saturated or darker grey."""
+    import imageio.v3 as iio
+
+    img = iio.imread(path).astype(int)
+    h = img.shape[0]
+    img = img[int(h * 0.08): int(h * 0.85)]           # leave out the caption rows
+    lo, hi = img.min(axis=-1), img.max(axis=-1)
+    dark = hi < 200                                    # solid grey elements; ghosts on white stay lighter
+    coloured = (hi - lo >= 25) & (lo <= 200)           # highlighted (green, red...) elements
+    return int((dark | coloured).sum())
+
+def test_demo_building_grows_over_three_dates(demo, tmp_path):
+    pixels, counts = [], []
+    for day in ("2025-03-12", "2025-04-10", "2025-05-30"):
+        out = tmp_path / f"{day}.png"
+        result = _run("render", demo, "--at", day, "-o", out, "--width", "640", "--height", "400", "--json")
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.stdout)
+        counts.append(data["counts"]["complete"])
+        pixels.append(_built_pixels(out))
+    print("built pixels", pixels, "complete", counts)
+    assert counts[0] < counts[1] < counts[2] == json.loads(result.stdout)["linked"]
+    assert pixels[0] < pixels[1] < pixels[2]
+    assert pixels[2] > 2 * pixels[0]
+
+
+def test_render_json_lists_active_tasks_and_counts(demo, tmp_path):
+    result = _run("render", demo, "--at", "2025-04-10", "-o", tmp_path / "f.png", "--width", "320",
+                  "--height", "240", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert set(data) >= {"output", "at", "counts", "active", "elements", "linked", "triangles", "backend"}
+    assert data["active"] and sum(data["counts"].values()) == data["elements"]
+    assert data["backend"] in ("egl", "osmesa")
+
+
+def test_render_colour_by_criticality(demo, tmp_path):
+    result = _run("render", demo, "--at", "2025-04-10", "-o", tmp_path / "c.png", "--width", "320",
+                  "--height", "240", "--colour-by", "criticality", "--json")
+    assert result.exit_code == 0, result.output
+    import imageio.v3 as iio
+
+    img = iio.imread(tmp_path / "c.png").astype(int)
+    red = (img[..., 0] > 140) & (img[..., 1] < 80) & (img[..., 2] < 80)
+    assert red.sum() > 100                          # critical elements drawn in the ramp's red
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_animate_writes_every_frame(demo, tmp_path, suffix):
+    import imageio.v3 as iio
+
+    out = tmp_path / f"a{suffix}"
+    result = _run("animate", demo, "-o", out, "--step", "14d", "--start", "2025-03-03", "--end", "2025-05-26",
+                  "--width", "320", "--height", "240", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["frames"] == 7
+    frames = iio.imread(out, index=None, **({"plugin": "pyav"} if False else {}))
+    assert frames.shape[0] == 7 and frames.shape[1:3] == (240, 320)
+    assert data["first"]["complete"] < data["last"]["complete"]
+    assert not list(tmp_path.glob("*.part-*"))
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--at", "next tuesday"], "--at: expected a date"),
+    (["--at", "2025-04-10", "--colour-by", "rainbow"], "--colour-by must be one of"),
+    (["--at", "2025-04-10", "-o", "x.jpg"], "-o must name a .png"),
+    (["--at", "2025-04-10", "--colour-by", "probability"], "needs Monte Carlo results"),
+])
+def test_bad_render_options_fail_cleanly(demo, tmp_path, args, message):
+    if "-o" not in args:
+        args = [*args, "-o", str(tmp_path / "f.png")]
+    result = _run("render", demo, *args)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_missing_scenario_fails_cleanly(tmp_path):
+    result = _run("render", tmp_path / "nope.toml", "--at", "2025-01-01", "-o", tmp_path / "f.png")
+    assert result.exit_code == 1 and "nope.toml" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "f.png").exists()
+
+
+def test_bad_step_fails_cleanly(demo, tmp_path):
+    result = _run("animate", demo, "-o", tmp_path / "a.gif", "--step", "often")
+    assert result.exit_code == 1 and "step: expected" in result.output
