@@ -46,6 +46,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Mapping
 
+import numpy as np
+
 from twin.errors import ScheduleCycleError, ScheduleError
 from twin.schedule import ActivityType, ConstraintType, RelationType, Schedule
 from twin.worktime import HorizonError, WorkCalendar, compile_calendars, from_minutes, to_minutes
@@ -171,6 +173,10 @@ class _Net:
             self.succs[p].append(s)
             self.in_links[s].append((p, t, lag))
             self.out_links[p].append((s, t, lag))
+        codes = {"FS": 0, "SS": 1, "FF": 2, "SF": 3}
+        links = [(p, s, codes[t], lag) for s in range(n) for p, t, lag in self.in_links[s]]
+        arr = np.asarray(links, dtype=np.int64).reshape(-1, 4)
+        self.link_arrays = (arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy(), arr[:, 3].copy())
         order = topological_order(n, self.preds, self.succs)
         if order is None:
             raise ScheduleCycleError([self.ids[i] for i in find_cycle(n, self.succs)])

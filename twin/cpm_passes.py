@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
+import numpy as np
+
 from twin.schedule import ActivityType, ConstraintType, Schedule
 from twin.worktime import WorkCalendar, from_minutes, to_minutes
 
@@ -16,10 +18,19 @@ _NEG = -(1 << 62)
 _POS = 1 << 62
 _CT = ConstraintType
 _LOE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
+# enum members as module constants: attribute access on an Enum class is slow in a hot loop
+_FM = ActivityType.FINISH_MILESTONE
+_MILESTONES = (ActivityType.START_MILESTONE, ActivityType.FINISH_MILESTONE)
+_FWD_START = (ConstraintType.START_ON_OR_AFTER, ConstraintType.START_ON)
+_FWD_FINISH = (ConstraintType.FINISH_ON_OR_AFTER, ConstraintType.FINISH_ON)
+_BWD_START = (ConstraintType.START_ON_OR_BEFORE, ConstraintType.START_ON, ConstraintType.MANDATORY_START)
+_BWD_FINISH = (ConstraintType.FINISH_ON_OR_BEFORE, ConstraintType.FINISH_ON, ConstraintType.MANDATORY_FINISH)
+_MSTART, _MFINISH = ConstraintType.MANDATORY_START, ConstraintType.MANDATORY_FINISH
+_ALAP = ConstraintType.AS_LATE_AS_POSSIBLE
 
 
 def _remaining_minutes(a) -> int:
-    if a.actual_finish is not None or a.type.is_milestone:
+    if a.actual_finish is not None or a.type in _MILESTONES:
         return 0
     if a.remaining_h is not None:
         return max(0, round(a.remaining_h * 60))
@@ -77,9 +88,9 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
                 if con.date is None:
                     continue
                 cd = _m(con.date)
-                if con.type in (_CT.START_ON_OR_AFTER, _CT.START_ON):
+                if con.type in _FWD_START:
                     start_c = max(start_c, cd)
-                elif con.type in (_CT.FINISH_ON_OR_AFTER, _CT.FINISH_ON):
+                elif con.type in _FWD_FINISH:
                     fin_c = max(fin_c, cd)
         drv = fdrv if fin_c > start_c else sdrv
         if a.actual_finish is not None:
@@ -93,7 +104,7 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
             df[i] = max(_m(a.actual_finish), late)
             driver[i] = drv
             continue
-        if a.type is ActivityType.FINISH_MILESTONE:
+        if a.type is _FM:
             e = _finish_reading(cal, max(start_c, fin_c))
             s = e
         elif d == 0:
@@ -109,10 +120,10 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
             e = cal.add(s, d, "finish")
         if not started:
             for con in a.constraints:
-                if con.type is _CT.MANDATORY_START and con.date is not None:
+                if con.type is _MSTART and con.date is not None:
                     s = cal.next_working(_m(con.date))
                     e = cal.add(s, d, "finish") if d else s
-                elif con.type is _CT.MANDATORY_FINISH and con.date is not None:
+                elif con.type is _MFINISH and con.date is not None:
                     e = _finish_reading(cal, _m(con.date))
                     s = cal.at_offset(cal.offset(e) - d, "start") if d else e
         es[i], ef[i] = s, e
@@ -181,9 +192,9 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
                 if con.date is None:
                     continue
                 cd = _m(con.date)
-                if con.type in (_CT.START_ON_OR_BEFORE, _CT.START_ON, _CT.MANDATORY_START):
+                if con.type in _BWD_START:
                     start_c = min(start_c, cd)
-                elif con.type in (_CT.FINISH_ON_OR_BEFORE, _CT.FINISH_ON, _CT.MANDATORY_FINISH):
+                elif con.type in _BWD_FINISH:
                     fin_c = min(fin_c, cd)
         w_f = cal.offset(fin_c) if fin_c < _POS else None
         w_s = cal.offset(start_c) if start_c < _POS else None
@@ -191,7 +202,7 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
             f = s_ = min(fin_c, start_c)  # complete: P6 keeps the driving instant as it is
         elif d == 0:
             w = min(x for x in (w_f, w_s) if x is not None)
-            if a.type is ActivityType.FINISH_MILESTONE or (a.actual_start is not None and not a.type.is_milestone):
+            if a.type is _FM or (a.actual_start is not None and a.type not in _MILESTONES):
                 f = cal.at_offset(w, "finish")  # finish milestones and started work with none left
             else:  # a start reads as the next working minute unless that is later than allowed
                 f = _latest_start(cal, w, min(fin_c, start_c))
@@ -246,24 +257,15 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
     # the free float left by the successors' (possibly moved) early dates
     for i in reversed(net.order):
         a = net.acts[i]
-        if a.actual_start is None and any(c.type is _CT.AS_LATE_AS_POSSIBLE for c in a.constraints):
+        if a.actual_start is None and any(c.type is _ALAP for c in a.constraints):
             slack = _free_float_minutes(net, i, es, ef, finish)
             if slack > 0:
                 cal, d = net.cal[i], net.dur[i]
                 w = cal.offset(ef[i]) + slack
-                fm = a.type is ActivityType.FINISH_MILESTONE
+                fm = a.type is _FM
                 ef[i] = cal.at_offset(w, "finish" if d or fm else "start")
                 es[i] = cal.at_offset(w - d, "start") if d else ef[i]
-    tf = [math.nan] * n
-    ff = [math.nan] * n
-    for i in range(n):
-        a, cal = net.acts[i], net.cal[i]
-        if a.actual_finish is not None:
-            continue
-        fin = cal.offset(lf[i]) - cal.offset(ef[i])
-        sta = cal.offset(ls[i]) - cal.offset(es[i])
-        tf[i] = {"start": sta, "smallest": min(sta, fin)}.get(opts.total_float, fin) / 60
-        ff[i] = max(0, _free_float_minutes(net, i, es, ef, finish)) / 60
+    tf, ff = _floats(net, opts.total_float, es, ef, ls, lf, finish)
     crit_h = opts.critical_float_h
     near_h = opts.near_critical_float_h
     critical = [not math.isnan(tf[i]) and tf[i] <= crit_h + 1e-9 for i in range(n)]
@@ -273,16 +275,74 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
         critical = [i in on for i in range(n)]
     near = tuple(net.ids[i] for i in range(n)
                  if not critical[i] and not math.isnan(tf[i]) and tf[i] <= near_h + 1e-9)
+    es_dt, ef_dt, ls_dt, lf_dt = (_datetimes(x) for x in (es, ef, ls, lf))
     dates = {}
     for i, aid in enumerate(net.ids):
         a = net.acts[i]
-        dates[aid] = ActivityDates(
-            from_minutes(es[i]), from_minutes(ef[i]), from_minutes(ls[i]), from_minutes(lf[i]),
-            tf[i], ff[i], critical[i], a.actual_start, a.actual_finish, net.cal[i].id)
+        dates[aid] = ActivityDates(es_dt[i], ef_dt[i], ls_dt[i], lf_dt[i], tf[i], ff[i], critical[i],
+                                   a.actual_start, a.actual_finish, net.cal[i].id)
     live = [i for i in range(n) if net.acts[i].actual_finish is None] or list(range(n))
     start = min([es[i] for i in live] + [_m(a.actual_start) for a in net.acts if a.actual_start])
     return CpmResult(dates, from_minutes(start), from_minutes(max(ef)), tuple(net.ids[i] for i in path),
                      near, dd_dt, tuple(net.ids[i] for i in net.order), tuple(net.warnings))
+
+
+def _datetimes(minutes: list[int]) -> list[datetime]:
+    """Clock minutes -> datetimes, vectorised."""
+    arr = np.asarray(minutes, dtype=np.int64).astype("timedelta64[m]") + np.datetime64("1970-01-01T00:00", "m")
+    return arr.astype("datetime64[m]").tolist()
+
+
+def _by_calendar(net) -> dict[str, tuple[WorkCalendar, np.ndarray]]:
+    groups: dict[str, list[int]] = {}
+    for i, cal in enumerate(net.cal):
+        groups.setdefault(cal.id, []).append(i)
+    return {cid: (net.wcals[cid] if cid in net.wcals else net.cal[idx[0]], np.asarray(idx, dtype=np.int64))
+            for cid, idx in groups.items()}
+
+
+def _floats(net, float_type: str, es, ef, ls, lf, finish: int) -> tuple[list[float], list[float]]:
+    """Total and free float in hours on each activity's calendar (NaN for complete work), vectorised
+    per calendar. Free float: the least slack to any successor's early date, else to the project's
+    early finish."""
+    n = len(net.ids)
+    ES, EF, LS, LF = (np.asarray(x, dtype=np.int64) for x in (es, ef, ls, lf))
+    tf = np.full(n, np.nan)
+    ff_min = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    # links: (pred, succ, type, lag) -> slack on the predecessor's calendar
+    P, S, T, L = net.link_arrays
+    if P.size:
+        own_start = np.asarray(net.drive_start, dtype=np.int64)
+        started = np.fromiter((a.actual_start is not None for a in net.acts), dtype=bool, count=n)
+        own_start = np.where(started, own_start, ES)
+        from_finish = (T == 0) | (T == 2)      # FS, FF
+        to_start = (T == 0) | (T == 1)         # FS, SS
+        base = np.where(from_finish, EF[P], own_start[P])
+        target = np.where(to_start, ES[S], EF[S])
+        for k in np.flatnonzero(L).tolist():  # lagged links: shift on the lag calendar (scalar, few)
+            p, s_ = int(P[k]), int(S[k])
+            side = "start" if T[k] == 1 else "finish"
+            base[k] = _lag_cal(net, p, s_).add(int(base[k]), int(L[k]), side)
+        slack = np.empty(P.size, dtype=np.int64)
+        pred_cal = np.fromiter((id(net.cal[p]) for p in P.tolist()), dtype=np.int64, count=P.size)
+        for key in np.unique(pred_cal).tolist():
+            sel = np.flatnonzero(pred_cal == key)
+            cal = net.cal[int(P[sel[0]])]
+            slack[sel] = cal.offsets(target[sel]) - cal.offsets(base[sel])
+        np.minimum.at(ff_min, P, slack)
+    ff = np.full(n, np.nan)
+    for cal, idx in _by_calendar(net).values():
+        w_ef, w_lf = cal.offsets(EF[idx]), cal.offsets(LF[idx])
+        fin = w_lf - w_ef
+        sta = cal.offsets(LS[idx]) - cal.offsets(ES[idx])
+        tf[idx] = {"start": sta, "smallest": np.minimum(sta, fin)}.get(float_type, fin) / 60
+        open_end = ff_min[idx] == np.iinfo(np.int64).max
+        to_end = cal.offsets(np.full(idx.size, finish, dtype=np.int64)) - w_ef
+        ff[idx] = np.maximum(0, np.where(open_end, to_end, ff_min[idx])) / 60
+    done = np.fromiter((a.actual_finish is not None for a in net.acts), dtype=bool, count=n)
+    tf[done] = np.nan
+    ff[done] = np.nan
+    return tf.tolist(), ff.tolist()
 
 
 def _free_float_minutes(net, i: int, es: list[int], ef: list[int], finish: int) -> int:

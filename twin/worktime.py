@@ -303,11 +303,14 @@ class WorkCalendar:
                 f"{from_minutes(self._d1 * 1440):%Y-%m-%d}, {len(self._ls)} intervals)")
 
 
-def compile_calendars(calendars: dict[str, Calendar] | None, *, origin: date = date(2000, 1, 1)
-                      ) -> dict[str, WorkCalendar]:
-    """Compile every calendar of a schedule (plus ``"24h"``, a 24-hour calendar, if absent)."""
-    out = {cid: WorkCalendar(cal, origin=origin) for cid, cal in (calendars or {}).items()}
-    out.setdefault("24h", WorkCalendar(full_day_calendar(), origin=origin))
+def compile_calendars(calendars: dict[str, Calendar] | None, *, origin: date = date(2000, 1, 1),
+                      span_days: int = 366 * 8) -> dict[str, WorkCalendar]:
+    """Compile every calendar of a schedule (plus ``"24h"``, a 24-hour calendar, if absent).
+
+    The tables first cover about ``span_days`` from a year before ``origin`` and grow on demand.
+    """
+    out = {cid: WorkCalendar(cal, origin=origin, span_days=span_days) for cid, cal in (calendars or {}).items()}
+    out.setdefault("24h", WorkCalendar(full_day_calendar(), origin=origin, span_days=span_days))
     return out
 
 
