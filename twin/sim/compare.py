@@ -30,7 +30,7 @@ def _wilson(p: float, n: int, z: float = _Z95) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def paired_difference(a: MonteCarloResult, b: MonteCarloResult) -> dict[str, Any]:
