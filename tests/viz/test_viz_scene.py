@@ -28,7 +28,7 @@ def foreground(image, background=(255, 255, 255), tol=40):
 def scene(boxes):
     meshes, elements, windows, links = boxes.box_building()
     hidden = profile_from_dict({"construct": {"not_started": "hidden"}, "unlinked": "hidden"})
-    s = Scene4D(meshes, elements, profile=hidden, window_size=(400, 300), ground=False)
+    s = Scene4D(meshes, elements, profile=hidden, window_size=(400, 300), ground=False, legend=False)
     yield s, build_timeline(windows, links, s.element_ids)
     s.close()
 
@@ -104,7 +104,7 @@ def test_values_colour_mode_needs_one_value_per_element(scene):
 
 def test_ghosted_not_started_elements_go_to_the_translucent_pass(boxes):
     meshes, elements, windows, links = boxes.box_building()
-    with Scene4D(meshes, elements, window_size=(200, 150)) as s:
+    with Scene4D(meshes, elements, window_size=(200, 150), legend=False) as s:
         tl = build_timeline(windows, links, s.element_ids)
         s.show_states(tl.state_at(dt(2025, 3, 1)))
         assert s.counts() == {"opaque": 0, "translucent": s.n_cells}

@@ -76,6 +76,8 @@ class Scene4D:
     elements : mapping GlobalId -> Element, for material-like colours (optional)
     profile : AppearanceProfile
     window_size : (width, height) in pixels
+    ground : draw a ground plane under the model
+    legend : draw the legend (bottom right)
 
     Examples
     --------
@@ -92,6 +94,7 @@ class Scene4D:
         profile: AppearanceProfile = DEFAULT_PROFILE,
         window_size: tuple[int, int] = (1280, 720),
         ground: bool = True,
+        legend: bool = True,
     ) -> None:
         if window_size[0] < 16 or window_size[1] < 16:
             raise InputError(f"window size must be at least 16x16 pixels, got {window_size}")
@@ -123,6 +126,7 @@ class Scene4D:
         self._tasks = self._add_text((0.012, 0.015), 12, top=False)
         self._legend_key: tuple | None = None
         self._legend_actors: list = []
+        self._show_legend = legend
         self._rgb = self.material_rgb.copy()
         self._opacity = np.ones(len(self.element_ids))
         self._apply()
@@ -250,7 +254,7 @@ class Scene4D:
 
     def _set_legend(self, key: tuple, entries: list[tuple[str, RGB]]) -> None:
         """A legend of coloured squares and dark labels, top right (one text actor pair per row)."""
-        if key == self._legend_key:
+        if key == self._legend_key or not self._show_legend:
             return
         for actor in self._legend_actors:
             self.plotter.remove_actor(actor, render=False)
