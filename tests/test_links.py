@@ -201,3 +201,13 @@ def test_polygon_zone_contains_points_inside_and_on_edges_only():
     l_shape = Zone("L", ((0, 0), (10, 0), (10, 5), (5, 5), (5, 10), (0, 10)))
     assert l_shape.contains((2, 8)) and l_shape.contains((10, 2)) and not l_shape.contains((8, 8))
     assert point_zone((8, 8), [l_shape]) is None
+
+
+def test_split_zones_ignores_a_far_outlier_when_cutting():
+    els = {f"E{i}": Element(f"E{i}", "IfcColumn", bbox=((float(i), 0, 0), (i + 0.5, 0.5, 3))) for i in range(40)}
+    els["FAR"] = Element("FAR", "IfcBuildingElementProxy", bbox=((500, 0, 0), (501, 1, 1)))
+    model = BuildingModel(files=(), storeys=(), elements=els)
+    zones = split_zones(model, 2, axis="x")
+    names = [point_zone(((e.bbox[0][0] + e.bbox[1][0]) / 2, 0.25), zones) for e in els.values()]
+    assert 15 <= names.count("Z1") <= 25                 # the building is split in two, not 40 to 1
+    assert point_zone((500.5, 0.5), zones) == "Z2"        # the outlier still has a zone

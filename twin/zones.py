@@ -16,7 +16,9 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Mapping, Sequence
+
+import numpy as np
 
 from twin.errors import InputError
 from twin.model import BuildingModel, Element
@@ -120,34 +122,47 @@ def element_point(element: Element) -> Point | None:
     return None
 
 
-def _plan_extent(elements: Iterable[Element]) -> tuple[float, float, float, float] | None:
-    pts = [p for p in (element_point(e) for e in elements) if p is not None]
-    if not pts:
-        return None
-    xs = [p[0] for p in pts]
-    ys = [p[1] for p in pts]
-    return (min(xs), min(ys), max(xs), max(ys))
-
-
 def split_zones(model: BuildingModel, n: int, axis: str = "x", prefix: str = "Z") -> tuple[Zone, ...]:
-    """Split a model's plan into ``n`` equal bands along ``axis``.
+    """Split a model's plan into ``n`` bands of equal width along ``axis``.
 
-    The extent is that of the elements' plan points (bbox centres, or placements), widened by 1 mm on
-    each side so that every element falls in exactly one band.
+    The cuts divide the range of the elements' plan points (bbox centres, or placements) along
+    ``axis``, leaving out outliers (beyond 3 interquartile ranges from the quartiles), so that a few
+    far elements (site works, a stray proxy) do not squeeze the building into one band; the outer
+    bands stretch to the full extent (plus 1 mm), so every element with a point falls in one band.
 
     Raises
     ------
     InputError
         When no element has a box or a placement (nothing to split), or ``n``/``axis`` are invalid.
     """
-    extent = _plan_extent(model.elements.values())
-    if extent is None:
+    if n < 1:
+        raise InputError(f"zones: count must be >= 1, got {n}")
+    if axis not in ("x", "y"):
+        raise InputError(f"zones: axis must be 'x' or 'y', got '{axis}'")
+    pts = [p for p in (element_point(e) for e in model.elements.values()) if p is not None]
+    if not pts:
         if n == 1:
             return (Zone(f"{prefix}1", ((-1e9, -1e9), (1e9, -1e9), (1e9, 1e9), (-1e9, 1e9))),)
         raise InputError("zones: no element has geometry or a placement, cannot split the plan")
-    x0, y0, x1, y1 = extent
+    arr = np.array(pts, dtype=float)
     pad = 1e-3
-    return split_zones_of_extent((x0 - pad, y0 - pad, x1 + pad, y1 + pad), n, axis=axis, prefix=prefix)
+    x0, y0 = arr.min(axis=0) - pad
+    x1, y1 = arr.max(axis=0) + pad
+    k = 0 if axis == "x" else 1
+    c = arr[:, k]
+    q1, q3 = np.percentile(c, [25.0, 75.0])
+    inner = c[(c >= q1 - 3.0 * (q3 - q1)) & (c <= q3 + 3.0 * (q3 - q1))]
+    lo, hi = float(inner.min()), float(inner.max())
+    if hi - lo < 1e-6:
+        lo, hi = (x0, x1) if axis == "x" else (y0, y1)
+    cuts = [float(lo + (hi - lo) * i / n) for i in range(1, n)]
+    edges = [x0 if axis == "x" else y0, *cuts, x1 if axis == "x" else y1]
+    zones = []
+    for i in range(n):
+        a, b = float(edges[i]), float(edges[i + 1])
+        poly = ((a, y0), (b, y0), (b, y1), (a, y1)) if axis == "x" else ((x0, a), (x1, a), (x1, b), (x0, b))
+        zones.append(Zone(f"{prefix}{i + 1}", tuple((float(u), float(v)) for u, v in poly)))
+    return tuple(zones)
 
 
 def point_zone(point: Point | None, zones: Sequence[Zone]) -> str | None:
