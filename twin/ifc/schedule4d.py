@@ -22,8 +22,8 @@ Dates are written as given: the api's ``edit_task_time`` would snap starts to 09
 17:00 and cascade dates through the network with its own day-based arithmetic, so the task-time
 attributes are set directly, and the sequences are created before the task times so that the api's
 cascade has nothing to move. IFC2X3 has no IfcTaskTime, IfcLagTime or IfcWorkCalendar (its
-IfcScheduleTimeControl model is not supported by the api): exporting into an IFC2X3 model raises an
-error saying so.
+IfcScheduleTimeControl model is not supported by the api, whose ``add_task`` fails on IFC2X3 files):
+exporting into an IFC2X3 model raises an error saying so.
 """
 from __future__ import annotations
 
@@ -202,8 +202,9 @@ def write_4d(
         raise IfcReadError(f"{src}: cannot read IFC: {exc}") from None
     if f.schema == "IFC2X3":
         raise IfcReadError(
-            f"{src}: IFC2X3 cannot hold IfcTaskTime, IfcLagTime or IfcWorkCalendar, so no IFC 4D export "
-            "into it; upgrade the model to IFC4 (e.g. IfcConvert or Bonsai) and export again")
+            f"{src}: IFC2X3 cannot hold IfcTaskTime, IfcLagTime or IfcWorkCalendar (and "
+            "ifcopenshell.api.sequence cannot create IFC2X3 tasks), so no IFC 4D export into it; upgrade "
+            "the model to IFC4 and export again, or use the schedule file and links CSV")
     title = name or schedule.name or "Construction schedule"
     start = cpm.start if cpm is not None else schedule.start
     plan = ifcopenshell.api.sequence.add_work_plan(f, name=title, start_time=start)
