@@ -24,6 +24,7 @@ vectorised path's for the same durations). Times are clock minutes (:mod:`twin.w
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
@@ -36,7 +37,7 @@ from twin.sim import distributions as dist
 from twin.sim.config import SimConfig, sample_durations
 from twin.sim.network import NEG, SimNetwork, activity_dates, alap_dates, compile_network, loe_dates
 from twin.sim.resources import MonitoredPool, PoolStats
-from twin.sim.streams import stream_keys, uniforms
+from twin.sim.streams import stream_keys, sub_uniforms
 from twin.sim.vectorised import critical_mask
 from twin.sim.weather import get_sensitivity, sample_weather
 from twin.worktime import WorkCalendar, day_number
@@ -181,7 +182,7 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
                 if name in pools:
                     yield pools[name].get(units)
                     held.append((name, units))
-            start = cal.next_working(int(np.ceil(env.now)))
+            start = cal.next_working(math.ceil(env.now))
             if start != t0:
                 dr = np.full(1, -1, np.int64)  # the start was driven by a resource wait
             if not model.lifts[i]:
@@ -232,15 +233,15 @@ def _lifts(env, model: EngineModel, pools, i: int, d: int, start: int, cal: Work
     k = 0
     done = 0.0
     for name, count in model.lifts[i]:
-        u = np.asarray([uniforms(key, [run], sub=k + j + 1)[0] for j in range(count)])
-        lift_min = np.rint(dist.quantile(model.lift_dist[name], u)).astype(np.int64)
+        u = sub_uniforms(key, run, np.arange(k + 1, k + count + 1))
+        lift_min = np.rint(dist.quantile(model.lift_dist[name], u)).astype(np.int64).tolist()
         k += count
         for j in range(count):
             pool = pools.get(name)
             if pool is not None:
                 yield pool.get(1)
             try:
-                ls = lift_cal.next_working(int(np.ceil(env.now)))
+                ls = lift_cal.next_working(math.ceil(env.now))
                 le = lift_cal.add(ls, int(lift_min[j]), "finish") if lift_min[j] > 0 else ls
                 if le > env.now:
                     yield env.timeout(le - env.now)
@@ -249,10 +250,10 @@ def _lifts(env, model: EngineModel, pools, i: int, d: int, start: int, cal: Work
                     pool.put(1)
             done += share
             work = max(0, int(round(done)) - int(round(done - share)) - int(lift_min[j]))
-            t = cal.add(cal.next_working(int(np.ceil(env.now))), work, "finish") if work else int(np.ceil(env.now))
+            t = cal.add(cal.next_working(math.ceil(env.now)), work, "finish") if work else math.ceil(env.now)
             if t > env.now:
                 yield env.timeout(t - env.now)
-    return int(np.ceil(env.now))
+    return math.ceil(env.now)
 
 
 def _weather_days_lost(model: EngineModel, start, finish, wet, windy) -> int:

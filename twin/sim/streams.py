@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["stable_hash", "stream_keys", "uniforms", "uniform_matrix"]
+__all__ = ["stable_hash", "stream_keys", "uniforms", "uniform_matrix", "sub_uniforms"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -103,3 +103,17 @@ def uniform_matrix(keys: NDArray[np.uint64], runs: Sequence[int] | NDArray[np.in
     with np.errstate(over="ignore"):
         x = _counters(runs)[:, None] + _sub_key(keys, sub)[None, :]
     return _to_unit(x)
+
+
+def sub_uniforms(key: np.uint64 | int, run: int, subs: Sequence[int] | NDArray[np.int64]) -> NDArray[np.float64]:
+    """Uniforms of one replication for many sub-streams at once: shape (len(subs),).
+
+    Entry ``k`` equals ``uniforms(key, [run], subs[k])[0]`` (used for the lifts of one activity).
+    """
+    sub = np.asarray(subs, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        h = _to_bits(sub * _GOLDEN)
+    h = np.where(sub == 0, np.uint64(0), h)
+    with np.errstate(over="ignore"):
+        x = (np.uint64(key) ^ h) + np.uint64(run + 1) * _GOLDEN
+    return _to_unit(np.asarray(x, dtype=np.uint64))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -131,9 +132,7 @@ def sample_weather(
     wet, windy : bool arrays, shape (len(runs), n_days)
     """
     runs = np.asarray(runs, dtype=np.int64)
-    days = [start + timedelta(days=i) for i in range(n_days)]
-    keys = stream_keys(seed, "weather", [d.isoformat() for d in days])
-    months = np.fromiter((d.month - 1 for d in days), dtype=np.int64, count=n_days)
+    keys, months = _day_keys(seed, start, n_days)
     p01 = np.asarray(model.p01)[months]
     p11 = np.asarray(model.p11)[months]
     u_rain = uniform_matrix(keys, runs, sub=0)
@@ -151,6 +150,16 @@ def sample_weather(
     for d in range(1, n_days):
         wet[:, d] = np.where(wet[:, d - 1], u_rain[:, d] < p11[d], u_rain[:, d] < p01[d])
     return wet, windy
+
+
+@lru_cache(maxsize=16)
+def _day_keys(seed: int, start: date, n_days: int) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    days = [start + timedelta(days=i) for i in range(n_days)]
+    keys = stream_keys(seed, "weather", [d.isoformat() for d in days])
+    months = np.fromiter((d.month - 1 for d in days), dtype=np.int64, count=n_days)
+    keys.setflags(write=False)
+    months.setflags(write=False)
+    return keys, months
 
 
 def simulate_calendar_days(
