@@ -41,7 +41,6 @@ Let's imagine three activities on the standard calendar, B and C after A, starti
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Mapping
@@ -49,13 +48,12 @@ from typing import Mapping
 import numpy as np
 
 from twin.errors import ScheduleCycleError, ScheduleError
-from twin.schedule import ActivityType, ConstraintType, RelationType, Schedule
-from twin.worktime import HorizonError, WorkCalendar, compile_calendars, from_minutes, to_minutes
+from twin.schedule import RelationType, Schedule
+from twin.worktime import HorizonError, WorkCalendar, full_day_calendar, to_minutes
 
 __all__ = ["ActivityDates", "CpmResult", "compute_cpm", "topological_order", "find_cycle"]
 
-_NEG = -(1 << 62)
-_POS = 1 << 62
+_LINK_CODES = {t: t.value for t in RelationType} | {t.value: t.value for t in RelationType}
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +166,7 @@ class _Net:
             if p == s:
                 raise ScheduleCycleError([r.pred])
             lag = round(r.lag_h * 60)
-            t = r.type.value if isinstance(r.type, RelationType) else str(r.type)
+            t = _LINK_CODES.get(r.type) or str(r.type)
             self.preds[s].append(p)
             self.succs[p].append(s)
             self.in_links[s].append((p, t, lag))
@@ -182,7 +180,7 @@ class _Net:
             raise ScheduleCycleError([self.ids[i] for i in find_cycle(n, self.succs)])
         self.order = order
         origin = (data_date or schedule.data_date or schedule.start or datetime(2000, 1, 1)).date()
-        self.wcals = compile_calendars(dict(schedule.calendars), origin=date(origin.year, 1, 1))
+        self.wcals = _LazyCalendars(schedule.calendars, date(origin.year, 1, 1))
         default = schedule.default_calendar
         if default not in self.wcals:
             if schedule.calendars:
@@ -200,19 +198,23 @@ class _Net:
         self.project_cal = self.wcals[default]
 
 
-def _lag_cal(net: _Net, p: int, s: int) -> WorkCalendar:
-    mode = net.lag_mode
-    if mode == "predecessor":
-        return net.cal[p]
-    if mode == "successor":
-        return net.cal[s]
-    if mode == "24h":
-        return net.wcals["24h"]
-    return net.project_cal
+class _LazyCalendars(dict):
+    """Calendar id -> WorkCalendar, compiled on first use (plus ``"24h"``)."""
 
+    def __init__(self, calendars, origin: date):
+        super().__init__()
+        self._src = dict(calendars)
+        self._origin = origin
 
-def _shift(cal: WorkCalendar, t: int, lag: int, side: str) -> int:
-    return t if lag == 0 else cal.add(t, lag, side)  # type: ignore[arg-type]
+    def __missing__(self, cid: str) -> WorkCalendar:
+        cal = self._src[cid] if cid in self._src else full_day_calendar("24h") if cid == "24h" else None
+        if cal is None:
+            raise KeyError(cid)
+        compiled = self[cid] = WorkCalendar(cal, origin=self._origin, span_days=366 * 8)
+        return compiled
+
+    def __contains__(self, cid: object) -> bool:
+        return dict.__contains__(self, cid) or cid in self._src or cid == "24h"
 
 
 def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None) -> CpmResult:

@@ -16,7 +16,6 @@ from twin.worktime import WorkCalendar, from_minutes, to_minutes
 
 _NEG = -(1 << 62)
 _POS = 1 << 62
-_CT = ConstraintType
 _LOE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
 # enum members as module constants: attribute access on an Enum class is slow in a hot loop
 _FM = ActivityType.FINISH_MILESTONE
@@ -73,13 +72,16 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
             for p, t, lag in net.in_links[i]:
                 if loe[p]:
                     continue
-                lc = _lag_cal(net, p, i)
                 if t == "FS" or t == "SS":
-                    c = _shift(lc, df[p], lag, "finish") if t == "FS" else _shift(lc, ds[p], lag, "start")
+                    c = df[p] if t == "FS" else ds[p]
+                    if lag:
+                        c = _lag_cal(net, p, i).add(c, lag, "finish" if t == "FS" else "start")
                     if c > start_c or (c == start_c and sdrv < 0):
                         start_c, sdrv = c, p
                 else:
-                    c = _shift(lc, df[p], lag, "finish") if t == "FF" else _shift(lc, ds[p], lag, "finish")
+                    c = df[p] if t == "FF" else ds[p]
+                    if lag:
+                        c = _lag_cal(net, p, i).add(c, lag, "finish")
                     if c > fin_c:
                         fin_c, fdrv = c, p
         started = a.actual_start is not None
@@ -111,13 +113,14 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
             s = cal.next_working(max(start_c, fin_c))
             e = s
         else:
-            s = cal.next_working(start_c)
+            w = cal.offset(start_c)
             drv = sdrv
             if fin_c > _NEG:
-                sf = cal.at_offset(cal.offset(fin_c) - d, "start")
-                if sf > s:
-                    s, drv = sf, fdrv
-            e = cal.add(s, d, "finish")
+                wf = cal.offset(fin_c) - d
+                if wf > w:
+                    w, drv = wf, fdrv
+            s = cal.at_offset(w, "start")
+            e = cal.at_offset(w + d, "finish")
         if not started:
             for con in a.constraints:
                 if con.type is _MSTART and con.date is not None:
@@ -171,20 +174,29 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
         for s, t, lag in net.out_links[i]:
             if loe[s]:
                 continue
-            has_succ = has_succ or t in ("FS", "FF")
-            lc = _lag_cal(net, i, s)
-            if lag > 0 and a.actual_finish is not None:
-                # the part of a lag after complete work that has already elapsed by the data date
-                since = _m(a.actual_finish if t in ("FS", "FF") else a.actual_start or a.actual_finish)
-                lag = max(0, lag - max(0, lc.between(since, dd)))
+            if t == "FS" or t == "FF":
+                has_succ = True
+            if lag:
+                lc = _lag_cal(net, i, s)
+                if lag > 0 and a.actual_finish is not None:
+                    # the part of a lag after complete work that has already elapsed by the data date
+                    since = _m(a.actual_finish if t in ("FS", "FF") else a.actual_start or a.actual_finish)
+                    lag = max(0, lag - max(0, lc.between(since, dd)))
             if t == "FS":
-                fin_c = min(fin_c, _shift(lc, ls[s], -lag, "start"))
+                c = ls[s] if not lag else lc.add(ls[s], -lag, "start")
+                if c < fin_c:
+                    fin_c = c
             elif t == "SS":
-                start_c = min(start_c, _shift(lc, ls[s], -lag, "start"))
-            elif t == "FF":
-                fin_c = min(fin_c, _shift(lc, lf[s], -lag, "finish"))
+                c = ls[s] if not lag else lc.add(ls[s], -lag, "start")
+                if c < start_c:
+                    start_c = c
             else:
-                start_c = min(start_c, _shift(lc, lf[s], -lag, "finish"))
+                c = lf[s] if not lag else lc.add(lf[s], -lag, "finish")
+                if t == "FF":
+                    if c < fin_c:
+                        fin_c = c
+                elif c < start_c:
+                    start_c = c
         if not has_succ or loe[i]:
             fin_c = min(fin_c, end)
         if a.actual_start is None:

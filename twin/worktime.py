@@ -163,6 +163,10 @@ class WorkCalendar:
         self._cum = cum - self._raw_offset(origin_min)
         self._ls, self._le, self._lc = starts.tolist(), ends.tolist(), self._cum.tolist()
         self._lcend = (self._cum + lengths).tolist()
+        # fast range checks: clock minutes and offsets the tables answer without growing
+        self._t_lo, self._t_hi = d0 * 1440, d1 * 1440
+        self._w_lo = self._lc[0] if self._lc else 1
+        self._w_hi = self._lcend[-1] if self._lc else 0
 
     def _raw_offset(self, t: int) -> int:
         i = int(np.searchsorted(self._starts, t, side="right")) - 1
@@ -217,12 +221,15 @@ class WorkCalendar:
     # -- minute-level scalar API (what the CPM and the simulator use) --------------------------------
     def offset(self, t: int) -> int:
         """Working offset ``W(t)`` of clock minute ``t`` (working minutes since the origin)."""
-        self._ensure(t)
-        i = bisect_right(self._ls, t) - 1
+        if not (self._t_lo <= t < self._t_hi):
+            self._ensure(t)
+        ls = self._ls
+        i = bisect_right(ls, t) - 1
         if i < 0:
             return self._lc[0] if self._lc else 0
-        s = self._ls[i]
-        return self._lc[i] + min(t - s, self._le[i] - s)
+        s = ls[i]
+        e = self._le[i]
+        return self._lc[i] + (t - s if t < e else e - s)
 
     def at_offset(self, w: int, side: Side = "start") -> int:
         """Clock minute where the working offset reaches ``w``.
@@ -230,12 +237,17 @@ class WorkCalendar:
         ``side="start"``: the first minute of work after offset ``w`` (work about to begin).
         ``side="finish"``: the end of the work that reaches offset ``w`` (work just ended).
         """
-        self._ensure_offset(w, side)
         if side == "start":
-            i = bisect_right(self._lc, w) - 1
+            if not (self._w_lo <= w < self._w_hi):
+                self._ensure_offset(w, side)
+            lc = self._lc
+            i = bisect_right(lc, w) - 1
         else:
-            i = bisect_right(self._lc, w - 1) - 1
-        return self._ls[i] + (w - self._lc[i])
+            if not (self._w_lo < w <= self._w_hi):
+                self._ensure_offset(w, side)
+            lc = self._lc
+            i = bisect_right(lc, w - 1) - 1
+        return self._ls[i] + (w - lc[i])
 
     def next_working(self, t: int) -> int:
         """First working minute at or after clock minute ``t`` (a start's reading)."""
