@@ -211,3 +211,9 @@ def test_split_zones_ignores_a_far_outlier_when_cutting():
     names = [point_zone(((e.bbox[0][0] + e.bbox[1][0]) / 2, 0.25), zones) for e in els.values()]
     assert 15 <= names.count("Z1") <= 25                 # the building is split in two, not 40 to 1
     assert point_zone((500.5, 0.5), zones) == "Z2"        # the outlier still has a zone
+
+
+def test_nothing_linked_at_all_is_a_warning():
+    model = make_model()
+    _, report = apply_rules(model, make_schedule(["A"]), [LinkRule("A", {"class": "IfcPile"})])
+    assert any("no element is linked" in w and "same project" in w for w in report.warnings)

@@ -431,6 +431,9 @@ def apply_rules(
             warnings.append(f"{label}: names {len(missing)} activity id(s) not in the schedule: {_shown(missing)}")
         counts.append(RuleCount(label, matched, linked, tuple(missing)))
     links = Links(tuple(pairs))
+    if not pairs and model.elements and schedule.activities:
+        warnings.append(f"no element is linked to any of the {len(schedule.activities)} activities: check the "
+                        "rules, or whether the schedule and the model belong to the same project")
     report = link_report(model, schedule, links, rules=counts, warnings=warnings,
                          unknown_global_ids=unknown_g, unknown_activities=unknown_a, overlap=overlap)
     return links, report

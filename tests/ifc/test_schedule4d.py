@@ -215,3 +215,27 @@ def test_our_export_reads_back_through_the_ifc_schedule_importer(model_file, tmp
     assert {(r.pred, r.succ, r.type, r.lag_h) for r in back.relationships} == {
         (r.pred, r.succ, r.type, r.lag_h) for r in sched.relationships}
     assert set(back.element_links) == set(links_for(gids).pairs)
+
+
+def _errors(path) -> list[str]:
+    logger = ifcopenshell.validate.json_logger()
+    ifcopenshell.validate.validate(ifcopenshell.open(str(path)), logger, express_rules=True)
+    return sorted(str(s.get("message")) for s in logger.statements if s.get("level") == "ERROR")
+
+
+@pytest.mark.slow
+def test_export_into_a_real_ifc4_model_adds_no_validation_error(tmp_path, shared):
+    from twin.plan import generate_plan
+    from twin.ifc import load_model
+
+    src = shared / "samples" / "ifc" / "IfcOpenHouse_IFC4.ifc"
+    if not src.exists():
+        pytest.skip(f"reference file {src} is absent")
+    plan = generate_plan(load_model(str(src), geometry=True), "structure-first", zones=2, start=START)
+    out = tmp_path / "house-4d.ifc"
+    result = write_4d(src, plan.schedule, plan.links, out, cpm=compute_cpm(plan.schedule))
+    assert result.product_links == len(plan.links) and result.missing_global_ids == ()
+    assert _errors(out) == _errors(src)
+    f = ifcopenshell.open(str(out))
+    assert len(f.by_type("IfcTask")) == len(plan.schedule.activities)
+    assert len(f.by_type("IfcRelSequence")) == len(plan.schedule.relationships)
