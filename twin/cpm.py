@@ -49,9 +49,9 @@ import numpy as np
 
 from twin.errors import ScheduleCycleError, ScheduleError
 from twin.schedule import RelationType, Schedule
-from twin.worktime import HorizonError, WorkCalendar, full_day_calendar, to_minutes
+from twin.worktime import HorizonError, WorkCalendar, from_minutes, full_day_calendar, to_minutes
 
-__all__ = ["ActivityDates", "CpmResult", "compute_cpm", "topological_order", "find_cycle"]
+__all__ = ["ActivityDates", "CpmResult", "DatesView", "compute_cpm", "topological_order", "find_cycle"]
 
 _LINK_CODES = {t: t.value for t in RelationType} | {t.value: t.value for t in RelationType}
 
@@ -75,6 +75,49 @@ class ActivityDates:
     actual_start: datetime | None = None
     actual_finish: datetime | None = None
     calendar: str = ""
+
+
+class DatesView(Mapping[str, ActivityDates]):
+    """Read-only mapping id -> :class:`ActivityDates`, in schedule order.
+
+    Built from the passes' arrays; each :class:`ActivityDates` is made on first access (a 50,000
+    activity schedule need not build 50,000 records to report its finish). Pickles.
+    """
+
+    __slots__ = ("_ids", "_index", "_cols", "_cache")
+
+    def __init__(self, ids: list[str], cols: tuple[list, ...]):
+        self._ids = ids
+        self._index = {k: i for i, k in enumerate(ids)}
+        self._cols = cols  # es, ef, ls, lf (clock minutes), tf, ff, critical, actual start, finish, calendar
+        self._cache: dict[str, ActivityDates] = {}
+
+    def __getitem__(self, key: str) -> ActivityDates:
+        d = self._cache.get(key)
+        if d is None:
+            i = self._index[key]
+            es, ef, ls, lf, tf, ff, crit, ast, afi, cal = (c[i] for c in self._cols)
+            d = self._cache[key] = ActivityDates(from_minutes(es), from_minutes(ef), from_minutes(ls),
+                                                 from_minutes(lf), tf, ff, crit, ast, afi, cal)
+        return d
+
+    def __iter__(self):
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._index
+
+    def __repr__(self) -> str:
+        return f"DatesView({len(self._ids)} activities)"
+
+    def __getstate__(self):
+        return (self._ids, self._cols)
+
+    def __setstate__(self, state) -> None:
+        self.__init__(*state)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -158,6 +201,8 @@ class _Net:
         self.succs: list[list[int]] = [[] for _ in range(n)]
         self.in_links: list[list[tuple[int, str, int]]] = [[] for _ in range(n)]   # (pred, type, lag)
         self.out_links: list[list[tuple[int, str, int]]] = [[] for _ in range(n)]  # (succ, type, lag)
+        lp, ls_, lt, ll = [], [], [], []
+        codes = {"FS": 0, "SS": 1, "FF": 2, "SF": 3}
         for r in schedule.relationships:
             p, s = index.get(r.pred), index.get(r.succ)
             if p is None or s is None:
@@ -165,16 +210,17 @@ class _Net:
                                     f"'{r.pred if p is None else r.succ}'")
             if p == s:
                 raise ScheduleCycleError([r.pred])
-            lag = round(r.lag_h * 60)
+            lag = round(r.lag_h * 60) if r.lag_h else 0
             t = _LINK_CODES.get(r.type) or str(r.type)
             self.preds[s].append(p)
             self.succs[p].append(s)
             self.in_links[s].append((p, t, lag))
             self.out_links[p].append((s, t, lag))
-        codes = {"FS": 0, "SS": 1, "FF": 2, "SF": 3}
-        links = [(p, s, codes[t], lag) for s in range(n) for p, t, lag in self.in_links[s]]
-        arr = np.asarray(links, dtype=np.int64).reshape(-1, 4)
-        self.link_arrays = (arr[:, 0].copy(), arr[:, 1].copy(), arr[:, 2].copy(), arr[:, 3].copy())
+            lp.append(p)
+            ls_.append(s)
+            lt.append(codes[t])
+            ll.append(lag)
+        self.link_arrays = tuple(np.array(x, dtype=np.int64) for x in (lp, ls_, lt, ll))
         order = topological_order(n, self.preds, self.succs)
         if order is None:
             raise ScheduleCycleError([self.ids[i] for i in find_cycle(n, self.succs)])

@@ -260,7 +260,7 @@ def _latest_start(cal: WorkCalendar, w: int, limit: int) -> int:
 
 def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, ls, lf):
     """Total and free float, ALAP placement, critical set, longest path; builds the CpmResult."""
-    from twin.cpm import ActivityDates, CpmResult
+    from twin.cpm import CpmResult, DatesView
 
     opts = schedule.options
     n = len(net.ids)
@@ -287,22 +287,12 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
         critical = [i in on for i in range(n)]
     near = tuple(net.ids[i] for i in range(n)
                  if not critical[i] and not math.isnan(tf[i]) and tf[i] <= near_h + 1e-9)
-    es_dt, ef_dt, ls_dt, lf_dt = (_datetimes(x) for x in (es, ef, ls, lf))
-    dates = {}
-    for i, aid in enumerate(net.ids):
-        a = net.acts[i]
-        dates[aid] = ActivityDates(es_dt[i], ef_dt[i], ls_dt[i], lf_dt[i], tf[i], ff[i], critical[i],
-                                   a.actual_start, a.actual_finish, net.cal[i].id)
+    dates = DatesView(net.ids, (es, ef, ls, lf, tf, ff, critical, [a.actual_start for a in net.acts],
+                                [a.actual_finish for a in net.acts], [c.id for c in net.cal]))
     live = [i for i in range(n) if net.acts[i].actual_finish is None] or list(range(n))
     start = min([es[i] for i in live] + [_m(a.actual_start) for a in net.acts if a.actual_start])
     return CpmResult(dates, from_minutes(start), from_minutes(max(ef)), tuple(net.ids[i] for i in path),
                      near, dd_dt, tuple(net.ids[i] for i in net.order), tuple(net.warnings))
-
-
-def _datetimes(minutes: list[int]) -> list[datetime]:
-    """Clock minutes -> datetimes, vectorised."""
-    arr = np.asarray(minutes, dtype=np.int64).astype("timedelta64[m]") + np.datetime64("1970-01-01T00:00", "m")
-    return arr.astype("datetime64[m]").tolist()
 
 
 def _by_calendar(net) -> dict[str, tuple[WorkCalendar, np.ndarray]]:
