@@ -144,3 +144,25 @@ def test_bad_input_exits_1_with_a_clear_message(house, tmp_path, args, message):
     text = " ".join(r.output.split())        # rich wraps long lines
     assert message in text and "Traceback" not in text
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_link_schedule_from_another_project_reports_the_overlap(house, shared):
+    pytest.importorskip("twin.ifc.schedule4d_read", reason="the IFC work-schedule reader has not landed")
+    other = shared / "samples" / "ifc4d" / "construction-scheduling-task.ifc"
+    r = run("link", house, other, "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["overlap"] == {"schedule_global_ids": 6, "found_in_model": 0}
+    assert any("different projects" in w and "0 of the 6" in w for w in info["warnings"])
+    assert info["counts"]["linked"] == 0
+
+
+def test_link_the_4d_sample_to_itself_exports_it_again(shared, tmp_path):
+    pytest.importorskip("twin.ifc.schedule4d_read", reason="the IFC work-schedule reader has not landed")
+    src = shared / "samples" / "ifc4d" / "construction-scheduling-task.ifc"
+    out = tmp_path / "again.ifc"
+    r = run("link", src, src, "-o", out, "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["overlap"]["found_in_model"] == info["overlap"]["schedule_global_ids"]
+    assert info["export"]["tasks"] == 8 and info["export"]["sequences"] == 7

@@ -217,3 +217,11 @@ def test_nothing_linked_at_all_is_a_warning():
     model = make_model()
     _, report = apply_rules(model, make_schedule(["A"]), [LinkRule("A", {"class": "IfcPile"})])
     assert any("no element is linked" in w and "same project" in w for w in report.warnings)
+
+
+def test_a_link_to_a_storey_is_kept():
+    model = make_model()
+    sched = make_schedule(["A"], element_links=(("A", "st0"), ("A", "S0")))
+    links, report = apply_rules(model, sched)
+    assert links.pairs == (("A", "st0"), ("A", "S0"))
+    assert report.overlap == {"schedule_global_ids": 2, "found_in_model": 2} and report.warnings == ()

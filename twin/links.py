@@ -321,13 +321,19 @@ def _shown(items: Sequence[str], n: int = 10) -> str:
     return head + (f" and {len(items) - n} more" if len(items) > n else "")
 
 
+def _linkable(model: BuildingModel) -> set[str]:
+    """GlobalIds a link may name: the elements, and the storeys (a task may build a whole storey)."""
+    return set(model.elements) | {s.global_id for s in model.storeys}
+
+
 def _explicit(
     pairs: Iterable[tuple[str, str]], model: BuildingModel, schedule: Schedule, source: str,
     warnings: list[str], unknown_g: list[str], unknown_a: list[str],
 ) -> list[tuple[str, str]]:
     kept, bad_g, bad_a = [], [], []
+    known = _linkable(model)
     for act, gid in pairs:
-        if gid not in model.elements:
+        if gid not in known:
             bad_g.append(gid)
         elif act not in schedule.activities:
             bad_a.append(act)
@@ -386,7 +392,8 @@ def apply_rules(
     overlap: dict[str, int] = {}
     if use_schedule_links and schedule.element_links:
         gids = {g for _, g in schedule.element_links}
-        found = sum(1 for g in gids if g in model.elements)
+        known = _linkable(model)
+        found = sum(1 for g in gids if g in known)
         overlap = {"schedule_global_ids": len(gids), "found_in_model": found}
         if found < len(gids):
             what = "look like different projects" if found * 2 < len(gids) else "do not fully match"
