@@ -177,3 +177,68 @@ def test_the_inputs_are_not_changed_and_the_core_stays_light():
     for mod in (cpm, wt):
         src = open(mod.__file__).read()
         assert "import ifcopenshell" not in src and "import simpy" not in src
+
+
+def _out_of_sequence(progress: str):
+    # B started before its predecessor A finished (out of sequence); 8 h of B remain
+    acts = [Activity("A", duration_h=40, actual_start=MON.replace(hour=8), remaining_h=16),
+            Activity("B", duration_h=16, actual_start=datetime(2024, 3, 5, 8), remaining_h=8)]
+    s = std_schedule(acts, [Relationship("A", "B")], data_date=datetime(2024, 3, 7, 8),
+                     options=ScheduleOptions(progress=progress))
+    return compute_cpm(s)
+
+
+def test_retained_logic_holds_out_of_sequence_work_until_the_predecessor_finishes():
+    r = _out_of_sequence("retained_logic")
+    assert r.dates["A"].early_finish == datetime(2024, 3, 8, 17)
+    assert r.dates["B"].early_start == datetime(2024, 3, 11, 8)
+    assert r.dates["B"].actual_start == datetime(2024, 3, 5, 8)
+
+
+def test_progress_override_lets_out_of_sequence_work_continue_at_the_data_date():
+    r = _out_of_sequence("progress_override")
+    assert r.dates["B"].early_start == datetime(2024, 3, 7, 8)
+    assert r.dates["B"].early_finish == datetime(2024, 3, 7, 17)
+
+
+def test_complete_work_driven_by_unfinished_predecessor_sits_after_it():
+    acts = [Activity("A", duration_h=16, actual_start=MON.replace(hour=8), remaining_h=8),
+            Activity("B", duration_h=8, actual_start=MON.replace(hour=8), actual_finish=MON.replace(hour=17)),
+            Activity("C", duration_h=8)]
+    s = std_schedule(acts, [Relationship("A", "B"), Relationship("B", "C")], data_date=datetime(2024, 3, 5, 8))
+    r = compute_cpm(s)
+    assert r.dates["B"].early_start == r.dates["A"].early_finish == datetime(2024, 3, 5, 17)
+    assert r.dates["C"].early_start == datetime(2024, 3, 6, 8)
+
+
+def test_start_bounded_by_a_weekend_successor_reads_as_friday_evening():
+    seven = Calendar("7d", week=(((480, 960),),) * 7)
+    acts = {a.id: a for a in [Activity("A", duration_h=8, calendar="standard"),
+                               Activity("B", duration_h=8, calendar="7d",
+                                        constraints=(Constraint(ConstraintType.FINISH_ON_OR_BEFORE,
+                                                                datetime(2024, 3, 9, 16)),)),
+                               Activity("Z", duration_h=80)]}  # keeps the project finish later
+    s = Schedule(acts, (Relationship("A", "B"),), {"standard": Calendar("standard"), "7d": seven}, start=MON)
+    r = compute_cpm(s)
+    # B must start by Saturday 08:00; A (Mon-Fri) must finish by then: Friday 17:00, not Monday
+    assert r.dates["B"].late_start == datetime(2024, 3, 9, 8)
+    assert r.dates["A"].late_finish == datetime(2024, 3, 8, 17)
+    assert r.dates["A"].late_start == datetime(2024, 3, 8, 8)
+
+
+def test_level_of_effort_spans_its_links():
+    acts = [Activity("A", duration_h=16), Activity("B", duration_h=24),
+            Activity("L", duration_h=0, type=ActivityType.LEVEL_OF_EFFORT)]
+    rels = [Relationship("A", "B"), Relationship("A", "L", RelationType.SS),
+            Relationship("L", "B", RelationType.FF)]
+    r = compute_cpm(std_schedule(acts, rels))
+    assert r.dates["L"].early_start == datetime(2024, 3, 4, 8)
+    assert r.dates["L"].early_finish == r.dates["B"].early_finish == datetime(2024, 3, 8, 17)
+
+
+def test_results_pickle_for_caching():
+    import pickle
+
+    r = compute_cpm(std_schedule([Activity("A", duration_h=8)], []))
+    again = pickle.loads(pickle.dumps(r))
+    assert again.dates["A"] == r.dates["A"] and again.finish == r.finish
