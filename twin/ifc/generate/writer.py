@@ -83,9 +83,8 @@ class _Writer:
         key = (origin, axis, ref)
         a = self._placements3d.get(key)
         if a is None:
-            a = self._placements3d[key] = self.c(
-                "IfcAxis2Placement3D", self.point(*origin),
-                self.direction(*axis) if axis else None, self.direction(*ref) if ref else None)
+            kw = {"Axis": self.direction(*axis), "RefDirection": self.direction(*ref)} if axis else {}
+            a = self._placements3d[key] = self.c("IfcAxis2Placement3D", self.point(*origin), **kw)
         return a
 
     def _set_header(self, file_name: str) -> None:
@@ -271,7 +270,7 @@ class _Writer:
             if part.shape is not None:
                 srep = c("IfcShapeRepresentation", self.body_ctx, "Body", "MappedRepresentation",
                          [self.mapped_item(part.shape)])
-                rep = c("IfcProductDefinitionShape", None, None, [srep])
+                rep = c("IfcProductDefinitionShape", Representations=[srep])
             attrs = dict(part.attributes)
             el = c(part.ifc_class, self.gid(part.key), Name=part.name, ObjectPlacement=lp, Representation=rep,
                    Tag=part.tag, PredefinedType=part.predefined_type, **attrs)
