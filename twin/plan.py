@@ -15,8 +15,10 @@ When a planner has a model but no schedule yet, :func:`generate_plan` proposes o
    location, each storey's structure on the one below, each crew moving from location to location in
    the strategy's order; the result is transitively reduced and bracketed by START/FINISH milestones.
 
-Strategies (logic common to all: trades in ``order`` within a storey-zone location; structure of a
-storey on the structure below in the same zone):
+Strategies (logic common to all: within a storey-zone location, the structure trades in ``order``,
+then the other trades in ``order``; the structure of a storey on the structure below in the same zone;
+a location without structure of its own follows the structure of its storey, or the closest storey
+below, in every zone):
 
 ``storey-by-storey``  one crew per trade moves zone by zone along a storey; a storey is complete
                       (every trade, every zone) before work starts on the next one up.
@@ -402,7 +404,7 @@ def generate_plan(
     rels = _reduce(edges, ids)
     begin = _start(start)
     acts, rels = _milestones(acts, rels, begin)
-    resources, assignments = _resources(acts, trade_list, n_crews, cranes, rates)
+    resources, assignments = _resources(acts, trade_list, n_crews, cranes, rates, z_index)
     cal = calendar or Calendar("standard", name=f"Monday-Friday {rates.hours_per_day:g} h", hours_per_day=rates.hours_per_day)
     schedule = Schedule(
         activities=acts, relationships=tuple(rels), calendars={cal.id: cal}, default_calendar=cal.id,
@@ -462,23 +464,39 @@ def _logic(keys: list[Key], trade_list: list[Trade], strategy: str, lag: int, n_
     struct = {i for i, t in enumerate(trade_list) if t.phase == "structure"}
     edges: set[tuple[Key, Key]] = set()
     by_loc: dict[tuple[int, int], list[Key]] = {}
-    for k in keys:
+    for k in sorted(keys, key=lambda k: k[2]):
         by_loc.setdefault((k[0], k[1]), []).append(k)
-    split = strategy == "structure-first"
-    # 1. trades in order within a location (structure-first: structure and the rest chained apart)
-    for loc_keys in by_loc.values():
-        loc_keys.sort(key=lambda k: k[2])
-        for part in ([k for k in loc_keys if k[2] in struct], [k for k in loc_keys if k[2] not in struct]) if split else (loc_keys,):
-            edges.update(zip(part, part[1:]))
-    # 2. structure of a storey on the structure below, same zone
+    frame = {loc: [k for k in ks if k[2] in struct] for loc, ks in by_loc.items()}
+    rest = {loc: [k for k in ks if k[2] not in struct] for loc, ks in by_loc.items()}
     zones = sorted({k[1] for k in keys})
+    levels_of = {z: sorted({s for (s, zz), ks in frame.items() if zz == z and ks}) for z in zones}
+    all_levels = sorted({s for (s, _), ks in frame.items() if ks})
+    # 1. within a location: structure trades in order, then the other trades in order
+    for loc in by_loc:
+        edges.update(zip(frame[loc], frame[loc][1:]))
+        edges.update(zip(rest[loc], rest[loc][1:]))
+    # 2. the structure of a storey on the structure below, same zone
     for z in zones:
-        levels = sorted({k[0] for k in keys if k[1] == z and k[2] in struct})
-        for lo, hi in zip(levels, levels[1:]):
-            last = max((k for k in by_loc[(lo, z)] if k[2] in struct), key=lambda k: k[2])
-            first = min((k for k in by_loc[(hi, z)] if k[2] in struct), key=lambda k: k[2])
-            edges.add((last, first))
-    # 3. crews move from location to location in the strategy's order
+        for lo, hi in zip(levels_of[z], levels_of[z][1:]):
+            edges.add((frame[(lo, z)][-1], frame[(hi, z)][0]))
+    # 3. the other trades after the structure: of their own location (structure-first: of the storey
+    #    lag_storeys higher, or the top); a zone without structure follows every zone's structure
+    for (s, z), ks in rest.items():
+        if not ks:
+            continue
+        levels = levels_of[z] or all_levels
+        if strategy == "structure-first":
+            ahead = [lv for lv in levels if lv >= s + lag]
+            target = ahead[0] if ahead else (levels[-1] if levels else None)
+        else:
+            below = [lv for lv in levels if lv <= s]
+            target = below[-1] if below else None
+        if target is None:
+            continue
+        for zz in ([z] if levels_of[z] else zones):
+            if frame.get((target, zz)):
+                edges.add((frame[(target, zz)][-1], ks[0]))
+    # 4. each crew moves from location to location in the strategy's order (parallel crews: alternate zones)
     def flow_key(k: Key) -> tuple[int, int]:
         return (k[1], k[0]) if strategy == "zone-vertical" else (k[0], k[1])
     for t, trade in enumerate(trade_list):
@@ -486,24 +504,17 @@ def _logic(keys: list[Key], trade_list: list[Trade], strategy: str, lag: int, n_
         for c in range(n):
             seq = sorted((k for k in keys if k[2] == t and k[1] % n == c), key=flow_key)
             edges.update(zip(seq, seq[1:]))
-    # 4. strategy gates
+    # 5. storey by storey: every activity of a storey before any of the next storey
     if strategy in ("storey-by-storey", "two-crews"):
-        levels = sorted({k[0] for k in keys})
-        for lo, hi in zip(levels, levels[1:]):
-            sinks = [max(by_loc[(lo, z)], key=lambda k: k[2]) for z in zones if (lo, z) in by_loc]
-            sources = [min(by_loc[(hi, z)], key=lambda k: k[2]) for z in zones if (hi, z) in by_loc]
+        storeys = sorted({k[0] for k in keys})
+        for lo, hi in zip(storeys, storeys[1:]):
+            lo_keys = [k for k in keys if k[0] == lo]
+            hi_keys = [k for k in keys if k[0] == hi]
+            has_succ = {a for a, b in edges if a in lo_keys and b[0] == lo}
+            has_pred = {b for a, b in edges if b in hi_keys and a[0] == hi}
+            sinks = [k for k in lo_keys if k not in has_succ]
+            sources = [k for k in hi_keys if k not in has_pred]
             edges.update((a, b) for a in sinks for b in sources)
-    elif strategy == "structure-first":
-        for z in zones:
-            levels = sorted({k[0] for k in keys if k[1] == z and k[2] in struct})
-            for (s, zz), loc_keys in by_loc.items():
-                rest = [k for k in loc_keys if k[2] not in struct]
-                if zz != z or not rest or not levels:
-                    continue
-                ahead = [lv for lv in levels if lv >= s + lag]
-                target = ahead[0] if ahead else levels[-1]
-                last = max((k for k in by_loc[(target, z)] if k[2] in struct), key=lambda k: k[2])
-                edges.add((last, min(rest, key=lambda k: k[2])))
     return edges
 
 
@@ -538,17 +549,16 @@ def _milestones(acts: dict[str, Activity], rels: list[Relationship], begin: date
     return out, rels
 
 
-def _resources(acts, trade_list, n_crews, cranes, rates):
+def _resources(acts, trade_list, n_crews, cranes, rates, zone_idx):
     resources: dict[str, Resource] = {}
     assignments: list[Assignment] = []
     by_name = {t.name: t for t in trade_list}
-    zone_idx: dict[str, int] = {}
     for a in acts.values():
         if a.type.is_milestone:
             continue
         trade = by_name[a.attributes["trade"]]
         n = max(1, n_crews.get(trade.name, 1))
-        zi = zone_idx.setdefault(a.attributes["zone"], len(zone_idx))
+        zi = zone_idx[a.attributes["zone"]]
         rid = f"CREW-{trade.code}-{zi % n + 1}"
         if rid not in resources:
             resources[rid] = Resource(rid, f"{trade.label} crew {zi % n + 1}", "labor", 1.0,
