@@ -185,6 +185,19 @@ def test_crane_and_crew_assignments_carry_hours():
     assert sched.start == START and sched.get_activity("START").type is ActivityType.START_MILESTONE
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_zone_with_fit_out_only_waits_for_the_structure_of_its_storey(strategy):
+    from twin.zones import Zone
+
+    extra = (Element("X9", "IfcFurnishingElement", storey="L1", bbox=((100, 0, 3), (101, 1, 4))),)
+    zones = (Zone("Z1", ((-1, -1), (10, -1), (10, 9), (-1, 9))), Zone("Z2", ((10, -1), (21, -1), (21, 9), (10, 9))),
+             Zone("Z3", ((90, -1), (110, -1), (110, 9), (90, 9))))
+    plan = generate_plan(frame_model(extra=extra), strategy, zones=zones, start=START)
+    g = graph(plan.schedule)
+    assert plan.links.activities_of("X9") == ("L01-Z3-FUR",)
+    assert nx.has_path(g, "L01-Z1-SLB", "L01-Z3-FUR") and nx.has_path(g, "L01-Z2-SLB", "L01-Z3-FUR")
+
+
 def test_element_without_storey_goes_to_the_storey_below_it():
     extra = (Element("X1", "IfcBeam", storey=None, bbox=((1, 1, 3.5), (5, 1.3, 3.8)),
                      quantities={"Qto_BeamBaseQuantities.NetVolume": 0.4}),)
