@@ -150,18 +150,36 @@ def read_xer_tables(path: str | Path) -> XerTables:
     return XerTables(str(path), encoding, header, tables, where)
 
 
+_DATE_CACHE: dict[str, datetime | None] = {}
+
+
+def _parse_date(text: str) -> datetime | None:
+    """'YYYY-MM-DD HH:MM' (or 'YYYY-MM-DD') -> datetime; None if malformed. Cached: XER repeats dates."""
+    try:
+        return _DATE_CACHE[text]
+    except KeyError:
+        pass
+    t = text.strip()
+    try:
+        if len(t) >= 16 and t[4] == "-" and t[7] == "-" and t[13] == ":":
+            value = datetime(int(t[0:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]), int(t[14:16]))
+        else:
+            value = datetime.strptime(t[:10], "%Y-%m-%d")
+    except ValueError:
+        value = None
+    if len(_DATE_CACHE) < 200_000:
+        _DATE_CACHE[text] = value
+    return value
+
+
 def _date(text: str, what: str, warnings: list[str]) -> datetime | None:
     """Parse 'YYYY-MM-DD HH:MM'; out-of-range or malformed dates become a warning and None."""
     if not text:
         return None
-    try:
-        value = datetime.strptime(text.strip()[:16], "%Y-%m-%d %H:%M")
-    except ValueError:
-        try:
-            value = datetime.strptime(text.strip()[:10], "%Y-%m-%d")
-        except ValueError:
-            warnings.append(f"{what}: unreadable date '{text}' ignored")
-            return None
+    value = _parse_date(text)
+    if value is None:
+        warnings.append(f"{what}: unreadable date '{text}' ignored")
+        return None
     if not (_MIN_YEAR <= value.year <= _MAX_YEAR):
         warnings.append(f"{what}: corrupt date {text} (outside {_MIN_YEAR}-{_MAX_YEAR}) ignored")
         return None
