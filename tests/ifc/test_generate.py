@@ -356,3 +356,16 @@ def test_the_ifc_reader_loads_the_building_with_storeys_quantities_and_systems(s
     assert duct.systems and duct.quantities["Qto_DuctSegmentBaseQuantities.Length"] > 0
     assert not model.geometry_failures
 
+
+
+@pytest.mark.slow
+def test_a_twenty_thousand_element_building_has_what_the_summary_says(tmp_path):
+    s = generate_for_elements(tmp_path / "big.ifc", 20_000)
+    assert abs(s.elements - 20_000) <= 400
+    f = ifcopenshell.open(s.path)
+    elements = f.by_type("IfcElement")
+    assert len(elements) == s.elements
+    assert len({e.GlobalId for e in elements}) == s.elements
+    assert dict(Counter(e.is_a() for e in elements)) == dict(s.by_class)
+    assert len(f.by_type("IfcRepresentationMap")) < 100           # shapes shared, not per element
+    assert Path(s.path).stat().st_size < 20_000 * 500               # under ~0.5 kB per element
