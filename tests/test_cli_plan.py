@@ -166,3 +166,17 @@ def test_link_the_4d_sample_to_itself_exports_it_again(shared, tmp_path):
     info = json.loads(r.stdout)
     assert info["overlap"]["found_in_model"] == info["overlap"]["schedule_global_ids"]
     assert info["export"]["tasks"] == 8 and info["export"]["sequences"] == 7
+
+
+def test_init_scenario_resolves_to_a_linked_plan(house, tmp_path):
+    from twin.scenario import load_scenario, resolve
+
+    out = tmp_path / "scenario.toml"
+    r = run("init", house, "-o", out, "-s", "two-crews", "--start", "2027-03-01", "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["crews"] and set(info["crews"].values()) == {2}
+    res = resolve(load_scenario(out))
+    assert res.plan.strategy == "two-crews" and res.schedule.start.isoformat() == "2027-03-01T08:00:00"
+    assert res.report.unlinked_with_geometry == () and res.report.empty_activities == ()
+    assert "CREW-SLB-2" in res.schedule.resources or "CREW-WAL-2" in res.schedule.resources

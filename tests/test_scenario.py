@@ -199,3 +199,14 @@ def test_resolve_plans_and_links_with_a_given_model(folder):
     assert set(r.links.activities_of("S0")) == {"L00-Z1-SLB"}
     assert r.report.unlinked == () and r.plan.strategy == "two-crews"
     assert r.report.rules[0].matched == 0          # "first" mode: the plan's links came first
+
+
+def test_core_modules_do_not_import_ifcopenshell_or_engines():
+    import subprocess
+    import sys
+
+    code = ("import sys, twin.links, twin.plan, twin.scenario, twin.zones; "
+            "bad = [m for m in ('ifcopenshell', 'simpy', 'pyvista', 'plotly', 'streamlit', 'sqlalchemy') "
+            "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -661,6 +661,7 @@ def starter_scenario(
     res: dict[str, Any] = {"crews": [{"trade": t, "count": n} for t, n in (crews or {}).items()]}
     if crane_at is not None:
         x, y, reach = crane_at
+        x, y, reach = float(x), float(y), float(reach)
         res["cranes"] = [{"name": "CRANE-1", "x": round(x, 2), "y": round(y, 2), "radius_m": round(reach, 1),
                           "capacity": [[round(reach * 0.4, 1), 8.0], [round(reach, 1), 2.0]], "lift_time_min": 15.0}]
     if not res["crews"]:
@@ -672,10 +673,20 @@ def starter_scenario(
     body = dumps_toml(doc)
     for section, note in _SECTION_NOTES.items():
         body = re.sub(rf"^(\[{re.escape(section)}\])$", f"# {note}\n\\1", body, count=1, flags=re.M)
+    if not rules:
+        body = body.replace(f"# {_SECTION_NOTES['calendar']}\n", _RULE_EXAMPLE + f"# {_SECTION_NOTES['calendar']}\n", 1)
     header = ("# twin scenario: one model and one way of building it. Every `twin` command that takes a\n"
               "# SCENARIO reads this file. Paths are relative to this file. Reference: docs/scenario.md\n\n")
     return header + body
 
+
+_RULE_EXAMPLE = """\
+# Link rules (applied in order after the schedule's own links and the csv), for example:
+# [[links.rules]]
+# activity = "L{storey_index:02d}-{zone}-SLB"        # placeholders: {storey} {zone} {class} {trade} ...
+# where = { class = "IfcSlab", "Pset_SlabCommon.IsExternal" = false }
+
+"""
 
 _SECTION_NOTES = {
     "project": "name shown in reports; start = first working day (local date-time)",

@@ -250,14 +250,21 @@ def init_command(
         (x0, y0, _), (x1, y1, _) = box
         reach = max(20.0, 0.5 * ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 + 5.0)
         crane = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, reach)
+    if schedule_path is None:
+        from twin.plan import classify_elements, load_rates
+
+        trades = sorted(set(classify_elements(model, load_rates()).values()))
+    else:
+        trades = sorted({str(a.attributes["trade"]) for a in sched.activities.values() if a.attributes.get("trade")})
+    crews = {t: 2 if strategy == "two-crews" and schedule_path is None else 1 for t in trades}
     text = starter_scenario(output, [model_path], schedule_path, strategy=strategy, zones=zones, name=name,
-                            start=begin, links_csv=links_csv, crane_at=crane)
+                            start=begin, links_csv=links_csv, crane_at=crane, crews=crews)
     scenario = scenario_from_dict(tomllib.loads(text), output.resolve())      # what we write must load
     write_text_atomic(output, text)
     info = {"scenario": str(output), "model": str(model_path), "elements": len(model.elements),
             "schedule": str(schedule_path) if schedule_path else None, "activities": n_acts,
             "plan": None if scenario.plan is None else {"strategy": scenario.plan.strategy, "zones": scenario.plan.zones},
-            "links_file": str(links_csv) if links_csv else None,
+            "links_file": str(links_csv) if links_csv else None, "crews": crews,
             "crane": None if not scenario.cranes else {"x": scenario.cranes[0].x, "y": scenario.cranes[0].y,
                                                          "radius_m": scenario.cranes[0].radius_m},
             "start": scenario.start}
