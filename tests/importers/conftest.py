@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("TWIN_SHARED", ROOT.parent / "shared"))   # as tests/conftest.py does
 
 
 @pytest.fixture
@@ -39,3 +44,12 @@ def mpxj():
         except (OSError, RuntimeError, jpype.JVMNotFoundException) as exc:  # pragma: no cover
             pytest.skip(f"cannot start a JVM for MPXJ: {exc}")
     return jpype.JPackage("org").mpxj
+
+
+@pytest.fixture(scope="session")
+def shared_samples() -> Path:
+    """../shared/samples for module- and session-scoped fixtures (``shared`` is function-scoped)."""
+    path = SHARED / "samples"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared is only guaranteed in CI)")
+    return path

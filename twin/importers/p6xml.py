@@ -83,6 +83,17 @@ class _Reader:
         self.path = path
         self.root = root
         self.warnings: list[str] = []
+        self.index: dict[str, list[ET.Element]] = {}   # local tag name -> elements, in document order
+        names: dict[str, str] = {}
+        for e in root.iter():
+            name = names.get(e.tag)
+            if name is None:
+                name = names[e.tag] = local_name(e.tag)
+            self.index.setdefault(name, []).append(e)
+
+    def all(self, name: str) -> list[ET.Element]:
+        """Every element with this local name anywhere in the file."""
+        return self.index.get(name, [])
 
     def date(self, text: str | None, what: str) -> datetime | None:
         if not text:
@@ -103,7 +114,7 @@ class _Reader:
 
     # ----------------------------------------------------------------------------------- calendars
     def calendars(self) -> dict[str, Calendar]:
-        raw = {leaf_texts(c).get("ObjectId", ""): c for c in self.root.iter() if local_name(c.tag) == "Calendar"}
+        raw = {leaf_texts(c).get("ObjectId", ""): c for c in self.all("Calendar")}
         raw.pop("", None)
         out: dict[str, Calendar] = {}
         for oid, el in raw.items():
@@ -198,7 +209,7 @@ def read_p6xml(path: str | os.PathLike[str], *, project: str | None = None) -> S
     default_cal = _default_calendar(r, head, calendars)
     wbs_paths = _wbs_paths(r)
     udf_titles = {d.get("ObjectId", ""): d.get("Title", "") for d in map(leaf_texts, children(root, "UDFType"))}
-    codes = _activity_codes(root)
+    codes = _activity_codes(r)
     activities: dict[str, Activity] = {}
     by_oid: dict[str, str] = {}
     for proj in projects:
@@ -248,8 +259,8 @@ def _default_calendar(r: _Reader, head: Mapping[str, str], calendars: dict[str, 
     cid = head.get("ActivityDefaultCalendarObjectId", "")
     if cid in calendars:
         return cid
-    flagged = [leaf_texts(c).get("ObjectId", "") for c in r.root.iter()
-               if local_name(c.tag) == "Calendar" and leaf_texts(c).get("IsDefault") in ("1", "true")]
+    flagged = [leaf_texts(c).get("ObjectId", "") for c in r.all("Calendar")
+               if leaf_texts(c).get("IsDefault") in ("1", "true")]
     fallback = next((c for c in flagged if c in calendars), None) or next(iter(calendars), None)
     if fallback is None:
         calendars["standard"] = Calendar("standard", "Standard")
@@ -261,7 +272,7 @@ def _default_calendar(r: _Reader, head: Mapping[str, str], calendars: dict[str, 
 
 
 def _wbs_paths(r: _Reader) -> dict[str, tuple[str, ...]]:
-    nodes = {d.get("ObjectId", ""): d for d in map(leaf_texts, (e for e in r.root.iter() if local_name(e.tag) == "WBS"))}
+    nodes = {d.get("ObjectId", ""): d for d in map(leaf_texts, r.all("WBS"))}
     paths: dict[str, tuple[str, ...]] = {}
 
     def path(oid: str) -> tuple[str, ...]:
@@ -281,12 +292,11 @@ def _wbs_paths(r: _Reader) -> dict[str, tuple[str, ...]]:
     return paths
 
 
-def _activity_codes(root: ET.Element) -> dict[str, tuple[str, str]]:
+def _activity_codes(r: _Reader) -> dict[str, tuple[str, str]]:
     """ActivityCode ObjectId -> (code type name, code value)."""
-    types = {d.get("ObjectId", ""): d.get("Name", "") for d in
-             map(leaf_texts, (e for e in root.iter() if local_name(e.tag) == "ActivityCodeType"))}
+    types = {d.get("ObjectId", ""): d.get("Name", "") for d in map(leaf_texts, r.all("ActivityCodeType"))}
     out: dict[str, tuple[str, str]] = {}
-    for d in map(leaf_texts, (e for e in root.iter() if local_name(e.tag) == "ActivityCode")):
+    for d in map(leaf_texts, r.all("ActivityCode")):
         if d.get("ObjectId"):
             out[d["ObjectId"]] = (types.get(d.get("CodeTypeObjectId", ""), d.get("CodeTypeName", "code")),
                                   d.get("CodeValue", ""))
@@ -367,7 +377,7 @@ def _activity(r: _Reader, el: ET.Element, wbs_paths: Mapping[str, tuple[str, ...
 
 def _relationships(r: _Reader, by_oid: Mapping[str, str]) -> list[Relationship]:
     rels: list[Relationship] = []
-    for el in (e for e in r.root.iter() if local_name(e.tag) == "Relationship"):
+    for el in r.all("Relationship"):
         d = leaf_texts(el)
         pred, succ = d.get("PredecessorActivityObjectId", ""), d.get("SuccessorActivityObjectId", "")
         what = f"relationship ObjectId {d.get('ObjectId', '?')} ({pred} -> {succ})"
@@ -386,7 +396,7 @@ def _relationships(r: _Reader, by_oid: Mapping[str, str]) -> list[Relationship]:
 
 def _resources(r: _Reader, by_oid: Mapping[str, str], calendars: Mapping[str, Calendar]) -> tuple[dict[str, Resource], tuple[Assignment, ...]]:
     resources: dict[str, Resource] = {}
-    for d in map(leaf_texts, (e for e in r.root.iter() if local_name(e.tag) == "Resource")):
+    for d in map(leaf_texts, r.all("Resource")):
         oid = d.get("ObjectId", "")
         if not oid:
             continue
@@ -396,7 +406,7 @@ def _resources(r: _Reader, by_oid: Mapping[str, str], calendars: Mapping[str, Ca
                                   units=r.number(d.get("MaxUnitsPerTime"), f"resource {oid} MaxUnitsPerTime", 1.0) or 1.0,
                                   calendar=cal if cal in calendars else None, attributes={"resource_id": d.get("Id", "")})
     assignments: list[Assignment] = []
-    for d in map(leaf_texts, (e for e in r.root.iter() if local_name(e.tag) == "ResourceAssignment")):
+    for d in map(leaf_texts, r.all("ResourceAssignment")):
         act, res = d.get("ActivityObjectId", ""), d.get("ResourceObjectId", "")
         if act not in by_oid or res not in resources:
             r.warnings.append(f"{r.path}: resource assignment ObjectId {d.get('ObjectId', '?')}: activity {act} or "
