@@ -239,6 +239,7 @@ class _Net:
             if cid not in self.wcals:
                 raise ScheduleError(f"activity '{a.id}' uses unknown calendar '{cid}'")
             self.cal.append(self.wcals[cid])
+        self.use_expected_finish = bool(getattr(schedule.options, "use_expected_finish", False))
         opt = schedule.options.lag_calendar
         self.lag_mode = opt if opt in ("predecessor", "successor", "24h", "project") else "predecessor"
         self.project_cal = self.wcals[default]

@@ -341,6 +341,8 @@ def _floats(net, float_type: str, es, ef, ls, lf, finish: int) -> tuple[list[flo
         open_end = ff_min[idx] == np.iinfo(np.int64).max
         to_end = cal.offsets(np.full(idx.size, finish, dtype=np.int64)) - w_ef
         ff[idx] = np.maximum(0, np.where(open_end, to_end, ff_min[idx])) / 60
+    if net.use_expected_finish:  # P6: work with an expected finish has no free float
+        ff[[i for i, a in enumerate(net.acts) if a.expected_finish is not None]] = 0.0
     done = np.fromiter((a.actual_finish is not None for a in net.acts), dtype=bool, count=n)
     tf[done] = np.nan
     ff[done] = np.nan

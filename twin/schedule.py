@@ -147,6 +147,7 @@ class Activity:
     remaining_h: float | None = None
     planned_start: datetime | None = None
     planned_finish: datetime | None = None
+    expected_finish: datetime | None = None  # P6 expect_end_date (used when the options say so)
     reference: Mapping[str, Any] = field(default_factory=dict)
     attributes: Mapping[str, Any] = field(default_factory=dict)  # trade, zone, storey, codes, ...
 
@@ -203,6 +204,7 @@ class ScheduleOptions:
     near_critical_float_h: float = 80.0
     total_float: str = "finish"          # 'start', 'finish' or 'smallest' (P6 option)
     open_ends_critical: bool = False
+    use_expected_finish: bool = False    # P6 sched_use_expect_end_flag: see Activity.expected_finish
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -318,6 +318,7 @@ def _options(tables: XerTables, proj: dict[str, str]) -> ScheduleOptions:
         critical_float_h=_num(proj.get("critical_drtn_hr_cnt"), 0.0),
         total_float=FLOAT_TYPES.get(so.get("sched_float_type", ""), "finish"),
         open_ends_critical=so.get("sched_open_critical_flag") == "Y",
+        use_expected_finish=so.get("sched_use_expect_end_flag") == "Y",
     )
 
 
@@ -399,6 +400,7 @@ def _activity(row: dict[str, str], aid: str, wbs: tuple[str, ...], cals: dict[st
         actual_finish=actual_finish, percent_complete=pct, remaining_h=remaining,
         planned_start=_date(row.get("target_start_date", ""), f"{what} target_start_date", warnings),
         planned_finish=_date(row.get("target_end_date", ""), f"{what} target_end_date", warnings),
+        expected_finish=ref["expected_finish"],
         reference=ref,
         attributes={"status": status, "duration_type": row.get("duration_type", ""),
                     "project": row.get("proj_id", "")},
