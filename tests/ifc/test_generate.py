@@ -182,6 +182,34 @@ def test_mep_segments_are_grouped_in_distribution_systems(small):
     assert sorted(e.id() for e in grouped) == sorted(e.id() for e in segments)
 
 
+def test_mep_runs_are_chains_of_segments_connected_by_ports(small):
+    import ifcopenshell.util.placement
+    import ifcopenshell.util.system
+
+    _, f = small
+    segments = f.by_type("IfcDuctSegment") + f.by_type("IfcPipeSegment")
+    starts = [s for s in segments if not ifcopenshell.util.system.get_connected_from(s)]
+    assert len(starts) == 4 * 3                      # 4 runs in the one MEP row, 3 storeys
+    walked = 0
+    for seg in starts:
+        system = ifcopenshell.util.system.get_element_systems(seg)[0]
+        while seg is not None:
+            walked += 1
+            assert ifcopenshell.util.system.get_element_systems(seg)[0] == system
+            ports = ifcopenshell.util.system.get_ports(seg)
+            assert sorted(p.FlowDirection for p in ports) == ["SINK", "SOURCE"]
+            nxt = ifcopenshell.util.system.get_connected_to(seg)
+            if nxt:
+                (n,) = nxt
+                out = next(p for p in ports if p.FlowDirection == "SOURCE")
+                inlet = next(p for p in ifcopenshell.util.system.get_ports(n) if p.FlowDirection == "SINK")
+                a = ifcopenshell.util.placement.get_local_placement(out.ObjectPlacement)[:3, 3]
+                b = ifcopenshell.util.placement.get_local_placement(inlet.ObjectPlacement)[:3, 3]
+                assert a == pytest.approx(b), (seg.Name, n.Name)
+            seg = nxt[0] if nxt else None
+    assert walked == len(segments)
+
+
 def test_grid_has_one_axis_per_grid_line(small):
     _, f = small
     (grid,) = f.by_type("IfcGrid")

@@ -201,6 +201,7 @@ class Part:
     system: str | None = None
     attributes: tuple[tuple[str, Any], ...] = ()
     type_psets: tuple[PropSet, ...] = ()
+    upstream: str | None = None          # MEP: key of the segment whose outlet port feeds this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -878,7 +879,8 @@ class _Builder:
                          _q("NetCrossSectionArea", "area", net_a), _q("OuterSurfaceArea", "area", outer),
                          _q("GrossWeight", "weight", weight), _q("NetWeight", "weight", weight),
                          _q("GrossVolume", "volume", gross_a * length), _q("NetVolume", "volume", net_a * length))),
-            system=syskey, type_psets=(tps,)))
+            system=syskey, type_psets=(tps,),
+            upstream=f"{key.rsplit('/', 1)[0]}/{n - 1}" if n else None))
         if through and 0 < n < self.nx - first:
             # segment n runs from mid-bay (first + n - 1) to mid-bay (first + n): it crosses line first + n
             line = first + n

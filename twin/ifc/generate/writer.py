@@ -57,6 +57,7 @@ class _Writer:
         self._styles: dict[str, Any] = {}
         self._psets: dict[tuple, Any] = {}
         self.guids: dict[str, str] = {}
+        self._outlets: dict[str, Any] = {}
         self._set_header(file_name)
 
     # -- small shared pieces ---------------------------------------------------------------------
@@ -291,9 +292,28 @@ class _Writer:
                 defined.setdefault(self.qto(part.qto), []).append(el)
             if part.system:
                 grouped.setdefault(part.system, []).append(el)
+                self.ports(part, el, lp)
             if progress and (n % 500 == 0 or n == total - 1):
                 progress(n + 1, total)
         self._relate(by_key, contained, children, typed, type_shapes, with_mat, defined, grouped)
+
+    def ports(self, part: Part, el: Any, lp: Any) -> None:
+        """Inlet (at x=0) and outlet (at x=length) ports of a segment, nested in it; the inlet is
+        connected to the outlet of the upstream segment of the same run."""
+        c = self.c
+        kind = "DUCT" if part.ifc_class == "IfcDuctSegment" else "PIPE"
+        system = next(s for s in self.layout.systems if s.key == part.system).predefined_type
+        made = []
+        for end, x, flow in (("in", 0.0, "SINK"), ("out", float(part.shape.depth), "SOURCE")):
+            port = c("IfcDistributionPort", self.gid(f"{part.key}/port/{end}"), Name=f"{part.tag} {end}",
+                     ObjectPlacement=c("IfcLocalPlacement", lp, self.axis3d((x, 0.0, 0.0))),
+                     FlowDirection=flow, PredefinedType=kind, SystemType=system)
+            made.append(port)
+        c("IfcRelNests", self.gid(f"rel/nests/{part.key}"), RelatingObject=el, RelatedObjects=made)
+        self._outlets[part.key] = made[1]
+        if part.upstream:
+            c("IfcRelConnectsPorts", self.gid(f"rel/connects/{part.key}"), RelatingPort=self._outlets[part.upstream],
+              RelatedPort=made[0])
 
     def _relate(self, by_key, contained, children, typed, type_shapes, with_mat, defined, grouped) -> None:
         c = self.c
