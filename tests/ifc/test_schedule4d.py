@@ -239,3 +239,26 @@ def test_export_into_a_real_ifc4_model_adds_no_validation_error(tmp_path, shared
     f = ifcopenshell.open(str(out))
     assert len(f.by_type("IfcTask")) == len(plan.schedule.activities)
     assert len(f.by_type("IfcRelSequence")) == len(plan.schedule.relationships)
+
+
+@pytest.mark.slow
+def test_ifc2x3_model_exports_into_an_ifc4_copy_with_upgrade(tmp_path, shared):
+    from twin.ifc import load_model
+    from twin.plan import generate_plan
+
+    src = shared / "samples" / "ifc" / "Duplex_A_20110907.ifc"
+    if not src.exists():
+        pytest.skip(f"reference file {src} is absent")
+    plan = generate_plan(load_model(str(src), geometry=True), "structure-first", zones=2, start=START)
+    out = tmp_path / "duplex-4d.ifc"
+    result = write_4d(src, plan.schedule, plan.links, out, cpm=compute_cpm(plan.schedule), upgrade=True)
+    assert result.schema == "IFC4" and result.missing_global_ids == ()
+    assert result.product_links == len(plan.links) and any("upgraded from IFC2X3" in w for w in result.warnings)
+    f = ifcopenshell.open(str(out))
+    tasks = tasks_by_id(f)
+    assert set(tasks) == set(plan.schedule.activities)
+    outputs = {g.GlobalId for t in tasks.values() for g in ifcopenshell.util.sequence.get_task_outputs(t)}
+    assert outputs == {g for _, g in plan.links.pairs}
+    logger = ifcopenshell.validate.json_logger()
+    ifcopenshell.validate.validate(f, logger)
+    assert [s for s in logger.statements if s.get("level") == "ERROR"] == []

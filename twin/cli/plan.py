@@ -155,6 +155,7 @@ def link_command(
     mode: Optional[str] = typer.Option(None, "--mode", help="first (default) or all."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the 4D IFC here (a copy of MODEL)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any link names an unknown element or activity."),
+    upgrade: bool = typer.Option(False, "--upgrade", help="IFC2X3 model: write the 4D file as an IFC4 copy."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Link model elements to schedule activities, report the links, and export an IFC 4D model."""
@@ -180,7 +181,7 @@ def link_command(
         raise InputError(f"links name {len(report.unknown_global_ids)} unknown GlobalId(s) and "
                          f"{len(report.unknown_activities)} unknown activity id(s): {'; '.join(report.warnings)}")
     if output is not None:
-        info["export"] = _export(model_path, schedule, links, output, json_out)
+        info["export"] = _export(model_path, schedule, links, output, json_out, upgrade)
     if json_out:
         print_json(info)
         return
@@ -196,16 +197,18 @@ def link_command(
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
 
 
-def _export(model_path: Path, schedule, links, output: Path, quiet: bool) -> dict[str, Any]:
+def _export(model_path: Path, schedule, links, output: Path, quiet: bool, upgrade: bool) -> dict[str, Any]:
     from twin.ifc.schedule4d import write_4d
 
     _, cpm = _cpm_summary(schedule)
     if quiet:
-        return write_4d(model_path, schedule, links, output, cpm=cpm).to_dict()
+        return write_4d(model_path, schedule, links, output, cpm=cpm, upgrade=upgrade).to_dict()
     with progress_bar() as bar:
         task = bar.add_task("writing IFC 4D", total=None)
-        result = write_4d(model_path, schedule, links, output, cpm=cpm,
+        result = write_4d(model_path, schedule, links, output, cpm=cpm, upgrade=upgrade,
                           progress=lambda d, t: bar.update(task, completed=d, total=t))
+    for w in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     return result.to_dict()
 
 

@@ -23,7 +23,8 @@ Dates are written as given: the api's ``edit_task_time`` would snap starts to 09
 attributes are set directly, and the sequences are created before the task times so that the api's
 cascade has nothing to move. IFC2X3 has no IfcTaskTime, IfcLagTime or IfcWorkCalendar (its
 IfcScheduleTimeControl model is not supported by the api, whose ``add_task`` fails on IFC2X3 files):
-exporting into an IFC2X3 model raises an error saying so.
+exporting into an IFC2X3 model raises an error saying so, unless ``upgrade=True``, which writes an IFC4
+copy of the model migrated by IfcOpenShell's schema migrator (GlobalIds kept) and the schedule into it.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ from twin.errors import IfcReadError, InputError, MissingFileError
 from twin.links import Links
 from twin.schedule import Calendar, RelationType, Schedule
 
-__all__ = ["write_4d", "Export4D", "work_duration", "parse_work_duration", "SEQUENCE_TYPES"]
+__all__ = ["write_4d", "Export4D", "work_duration", "parse_work_duration", "upgrade_to_ifc4", "SEQUENCE_TYPES"]
 
 SEQUENCE_TYPES = {
     RelationType.FS: "FINISH_START", RelationType.SS: "START_START",
@@ -100,6 +101,27 @@ def parse_work_duration(text: str, hours_per_day: float) -> float:
     if years or months:
         raise InputError(f"duration '{text}' in months or years cannot be converted to working hours")
     return sign * (d.days * hours_per_day + d.seconds / 3600.0)
+
+
+def upgrade_to_ifc4(f: ifcopenshell.file) -> tuple[ifcopenshell.file, int]:
+    """An IFC4 copy of an IFC2X3 file, and how many attributes the migrator could not map.
+
+    Uses ``ifcopenshell.util.schema.Migrator`` entity by entity (the ``ifcpatch`` Migrate recipe);
+    its notes, which it prints, are captured and counted so they do not reach stdout.
+    """
+    import contextlib
+    import io
+
+    import ifcopenshell.util.schema
+
+    new = ifcopenshell.file(schema="IFC4")
+    migrator = ifcopenshell.util.schema.Migrator()
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        migrator.preprocess(f, new)
+        for element in f:
+            migrator.migrate(element, new)
+    return new, sum(1 for line in buf.getvalue().splitlines() if line.startswith("Unable to find"))
 
 
 def _atomic_write(f: ifcopenshell.file, out: Path) -> None:
@@ -166,6 +188,7 @@ def write_4d(
     *,
     name: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    upgrade: bool = False,
 ) -> Export4D:
     """Write ``schedule`` and ``links`` into a copy of the IFC model at ``model_path``.
 
@@ -183,6 +206,8 @@ def write_4d(
         task times hold the activities' planned dates, if any, and their durations
     name : work plan and work schedule name (default: the schedule's name)
     progress : called as ``progress(done, total)`` while tasks and links are written
+    upgrade : for an IFC2X3 model, write an IFC4 copy (migrated with IfcOpenShell's schema migrator, as
+        its ``ifcpatch`` Migrate recipe does; GlobalIds are kept) instead of refusing
 
     Returns
     -------
@@ -190,7 +215,7 @@ def write_4d(
 
     Raises
     ------
-    MissingFileError, IfcReadError : the model cannot be read, or is IFC2X3
+    MissingFileError, IfcReadError : the model cannot be read, or is IFC2X3 without ``upgrade``
     InputError : a relationship names an unknown activity
     """
     src = Path(model_path)
@@ -200,11 +225,16 @@ def write_4d(
         f = ifcopenshell.open(str(src))
     except Exception as exc:  # ifcopenshell raises bare errors for unreadable files
         raise IfcReadError(f"{src}: cannot read IFC: {exc}") from None
+    notes: list[str] = []
     if f.schema == "IFC2X3":
-        raise IfcReadError(
-            f"{src}: IFC2X3 cannot hold IfcTaskTime, IfcLagTime or IfcWorkCalendar (and "
-            "ifcopenshell.api.sequence cannot create IFC2X3 tasks), so no IFC 4D export into it; upgrade "
-            "the model to IFC4 and export again, or use the schedule file and links CSV")
+        if not upgrade:
+            raise IfcReadError(
+                f"{src}: IFC2X3 cannot hold IfcTaskTime, IfcLagTime or IfcWorkCalendar (and "
+                "ifcopenshell.api.sequence cannot create IFC2X3 tasks), so no IFC 4D export into it; "
+                "export into an IFC4 copy with upgrade=True (twin link --upgrade), or upgrade the model first")
+        f, dropped = upgrade_to_ifc4(f)
+        notes.append(f"{src.name} was upgraded from IFC2X3 to IFC4 (ifcopenshell.util.schema.Migrator); "
+                     f"{dropped} attribute(s) without an IFC4 equivalent were left empty")
     title = name or schedule.name or "Construction schedule"
     start = cpm.start if cpm is not None else schedule.start
     plan = ifcopenshell.api.sequence.add_work_plan(f, name=title, start_time=start)
@@ -265,7 +295,7 @@ def write_4d(
         progress(total, total)
     out = Path(out_path)
     _atomic_write(f, out)
-    warnings = []
+    warnings = notes
     if missing:
         warnings.append(f"{len(missing)} linked GlobalId(s) are not in {src.name}: "
                         + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
