@@ -84,6 +84,26 @@ def test_render_colour_by_criticality(demo, tmp_path):
     assert red.sum() > 100                          # critical elements drawn in the ramp's red
 
 
+def test_render_colour_by_simulated_probability(demo, tmp_path):
+    import imageio.v3 as iio
+
+    early = _run("render", demo, "--at", "2025-03-20", "-o", tmp_path / "p1.png", "--width", "320",
+                 "--height", "240", "--colour-by", "probability", "--runs", "20", "--seed", "3")
+    late = _run("render", demo, "--at", "2025-07-30", "-o", tmp_path / "p2.png", "--width", "320",
+                "--height", "240", "--colour-by", "probability", "--runs", "20", "--seed", "3")
+    assert early.exit_code == 0 and late.exit_code == 0, early.output + late.output
+
+    def green_red(name):
+        img = iio.imread(tmp_path / name).astype(int)
+        green = (img[..., 1] > img[..., 0] + 50) & (img[..., 1] > img[..., 2] + 30)
+        red = (img[..., 0] > img[..., 1] + 80) & (img[..., 0] > img[..., 2] + 80)
+        return int(green.sum()), int(red.sum())
+
+    (g1, r1), (g2, r2) = green_red("p1.png"), green_red("p2.png")
+    assert r1 > g1                  # early on most elements are unlikely to be complete
+    assert g2 > 10 * max(r2, 1)     # months after the planned finish all are certainly complete
+
+
 @pytest.mark.parametrize("suffix", [".gif", ".mp4"])
 def test_animate_writes_every_frame(demo, tmp_path, suffix):
     import imageio.v3 as iio
@@ -104,7 +124,7 @@ def test_animate_writes_every_frame(demo, tmp_path, suffix):
     (["--at", "next tuesday"], "--at: expected a date"),
     (["--at", "2025-04-10", "--colour-by", "rainbow"], "--colour-by must be one of"),
     (["--at", "2025-04-10", "-o", "x.jpg"], "-o must name a .png"),
-    (["--at", "2025-04-10", "--colour-by", "probability"], "needs Monte Carlo results"),
+    (["--at", "2025-04-10", "--colour-by", "probability", "--runs", "0"], "runs must be >= 1"),
 ])
 def test_bad_render_options_fail_cleanly(demo, tmp_path, args, message):
     if "-o" not in args:

@@ -25,17 +25,23 @@ def _parse_date(text: str, option: str) -> datetime:
         raise InputError(f"{option}: expected a date like 2025-06-30 or 2025-06-30T14:00, got '{text}'") from None
 
 
-def _values(inputs: Any, colour_by: str, element_ids: tuple[str, ...]):
+def _values(inputs: Any, colour_by: str, element_ids: tuple[str, ...], runs: Optional[int], seed: Optional[int]):
+    """None for state colours; CPM criticality; or Monte Carlo values (with a progress bar)."""
     from twin.fourd import element_values_from_activities
-    from twin.viz.inputs import activity_criticality
+    from twin.viz.inputs import activity_criticality, simulation_values
 
     if colour_by == "state":
         return None
-    if colour_by == "criticality":
+    if colour_by == "criticality" and runs is None:
         crit = activity_criticality(inputs.cpm)
         return element_values_from_activities(inputs.links, crit, element_ids, reduce="max")
-    raise InputError("--colour-by probability needs Monte Carlo results (probability of each activity "
-                     "finishing by the date), which this command cannot get yet; use state or criticality")
+    sources = [Path(s) for s in inputs.sources]
+    source = sources[0] if sources[0].suffix.lower() == ".toml" else \
+        next((s for s in sources if s.suffix.lower() not in (".ifc", ".ifczip")), sources[0])
+    with progress_bar() as bar:
+        task = bar.add_task(f"simulating ({colour_by})", total=runs)
+        return simulation_values(source, colour_by, inputs.links, element_ids, runs=runs, seed=seed,
+                                 progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def _load(paths: list[Path], links: Optional[Path], width: int, height: int):
@@ -71,6 +77,9 @@ def render_command(
     height: Annotated[int, typer.Option(help="Image height, pixels.")] = 720,
     colour_by: Annotated[str, typer.Option("--colour-by", help="state | criticality | probability")] = "state",
     links: Annotated[Optional[Path], typer.Option("--links", help="Link CSV (GlobalId,activity_id).")] = None,
+    runs: Annotated[Optional[int], typer.Option(help="Monte Carlo runs for --colour-by probability (and "
+                                                "criticality index); default: the scenario's.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
     highlight: Annotated[Optional[str], typer.Option(help="Comma-separated GlobalIds drawn in magenta "
                                                      "(clashes, conflicts).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -85,7 +94,7 @@ def render_command(
         raise InputError(f"-o must name a .png file, got '{output}'")
     t0 = time.perf_counter()
     data, view = _load(inputs, links, width, height)
-    values = _values(data, colour_by, view.scene.element_ids)
+    values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     highlighted = view.scene.highlight(highlight.split(",")) if highlight else 0
     info = render_frame(view, when, output, colour_by=colour_by, values=values)
     view.scene.close()
@@ -117,6 +126,9 @@ def animate_command(
     height: Annotated[int, typer.Option(help="Frame height, pixels.")] = 720,
     colour_by: Annotated[str, typer.Option("--colour-by", help="state | criticality | probability")] = "state",
     links: Annotated[Optional[Path], typer.Option("--links", help="Link CSV (GlobalId,activity_id).")] = None,
+    runs: Annotated[Optional[int], typer.Option(help="Monte Carlo runs for --colour-by probability (and "
+                                                "criticality index); default: the scenario's.")] = None,
+    seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write a 4D animation (MP4 or GIF) from start to end every STEP, with a progress bar."""
@@ -131,7 +143,7 @@ def animate_command(
     last = _parse_date(end, "--end") if end else None
     t0 = time.perf_counter()
     data, view = _load(inputs, links, width, height)
-    values = _values(data, colour_by, view.scene.element_ids)
+    values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     span = view.timeline.span
     first = first or (span[0] if span else data.cpm.start)
     last = last or (span[1] if span else data.cpm.finish)

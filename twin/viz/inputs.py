@@ -10,7 +10,9 @@
   work schedule). Links are the schedule's own (IFC ``IfcRelAssignsToProduct``) plus ``links_csv``.
 
 The CPM runs once (at the schedule's data date) and gives the current dates; the file's planned
-dates are the baseline. :func:`activity_criticality` gives per-activity criticality for colouring.
+dates are the baseline. :func:`activity_criticality` gives per-activity criticality for colouring
+from the CPM; :func:`simulation_values` runs the Monte Carlo simulation (:mod:`twin.sim`) for the
+probability that each element is complete by a date, or the criticality index.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from twin.errors import InputError, MissingFileError
 from twin.fourd import TaskWindow, task_windows
 from twin.viz.appearance import DEFAULT_PROFILE, AppearanceProfile, profile_from_dict
 
-__all__ = ["FourDInputs", "load_4d_inputs", "activity_criticality"]
+__all__ = ["FourDInputs", "load_4d_inputs", "activity_criticality", "simulation_values"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -139,3 +141,54 @@ def activity_criticality(cpm: Any, *, near: float = 0.5) -> dict[str, float]:
     crit = set(cpm.critical_path) | {a for a, d in cpm.dates.items() if getattr(d, "critical", False)}
     near_set = set(getattr(cpm, "near_critical", ()))
     return {a: 1.0 if a in crit else near if a in near_set else 0.0 for a in cpm.dates}
+
+
+def simulation_values(
+    source: str | os.PathLike[str],
+    colour_by: str,
+    links: Sequence[tuple[str, str]],
+    element_ids: Sequence[str],
+    *,
+    runs: int | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Any:
+    """Per-element values from a Monte Carlo simulation of ``source`` (scenario or schedule file).
+
+    ``colour_by="probability"`` returns a callable ``at -> ndarray (n,)``: the probability that all
+    activities linked to each element have finished by ``at`` (``nan`` where no simulated activity is
+    linked). ``colour_by="criticality"`` returns an ndarray (n,): the highest criticality index (share
+    of runs on the driving path) of each element's activities. ``runs``/``seed`` default to the
+    scenario's ``[uncertainty]`` values (else 500 and 1). ``progress(done, total)`` follows the runs.
+    """
+    import numpy as np
+
+    from twin.fourd import element_values_from_activities
+    from twin.sim.inputs import load_config
+    from twin.sim.montecarlo import run_monte_carlo
+    from twin.sim.results import completion_probability, criticality
+
+    if colour_by not in ("probability", "criticality"):
+        raise InputError(f"simulation values are 'probability' or 'criticality', got '{colour_by}'")
+    config, scen_runs, scen_seed = load_config(source)
+    runs = runs if runs is not None else (scen_runs or 500)
+    seed = seed if seed is not None else (scen_seed if scen_seed is not None else 1)
+    if runs < 1:
+        raise InputError(f"runs must be >= 1, got {runs}")
+    tick = (lambda done: progress(done, runs)) if progress is not None else None
+    result = run_monte_carlo(config, runs, seed, workers=workers, progress=tick)
+    if colour_by == "criticality":
+        return element_values_from_activities(links, criticality(result), element_ids, reduce="max")
+    index = {g: i for i, g in enumerate(element_ids)}
+    pairs = list(links)
+
+    def probability(at: Any) -> Any:
+        out = np.full(len(index), np.nan)
+        for gid, p in completion_probability(result, at, pairs).items():
+            i = index.get(gid)
+            if i is not None:
+                out[i] = p
+        return out
+
+    return probability
