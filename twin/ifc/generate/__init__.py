@@ -12,8 +12,9 @@ contacts (the support graph a contact analysis must find)::
     storeys, bays = size_for_elements(50_000)          # for benchmarks
     generate_building("big.ifc", storeys=storeys, bays=bays)
 
-The layout rules (pure data, no ifcopenshell) are in :mod:`twin.ifc.generate.layout`, the IFC
-writing in :mod:`twin.ifc.generate.writer`; ``docs/demo-building.md`` describes the building.
+The layout (pure data, no ifcopenshell) is in :mod:`twin.ifc.generate.layout` (records, counts,
+sizing) and :mod:`twin.ifc.generate.builder` (the rules per trade); the IFC writing is in
+:mod:`twin.ifc.generate.writer`; ``docs/demo-building.md`` describes the building.
 """
 from __future__ import annotations
 
