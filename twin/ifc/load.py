@@ -197,7 +197,11 @@ def load_model(
 
 
 def _merge(parts: list[tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]]]) -> BuildingModel:
-    """One BuildingModel from per-file parts; the first occurrence of a GlobalId wins."""
+    """One BuildingModel from per-file parts.
+
+    An element that several files share (same GlobalId) is kept once: the first copy, unless a
+    later copy has a mesh and the kept one has none.
+    """
     elements: dict[str, Element] = {}
     meshes: dict[str, Mesh] = {}
     storeys: list[Storey] = []
@@ -222,8 +226,9 @@ def _merge(parts: list[tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]
                 "kept once (the first copy, or the first one with geometry)"
             )
         storeys.extend(records.storeys)
-        path = records.file.path
-        failures.extend(f for f in file_failures if f.global_id in elements and elements[f.global_id].file == path)
+        failures.extend(file_failures)
+    # A failure counts only for the copy that was kept, and only if no copy gave a mesh.
+    failures = [f for f in failures if f.global_id not in meshes and elements[f.global_id].file == f.file]
     return BuildingModel(
         files=tuple(records.file for records, _, _ in parts),
         storeys=tuple(storeys),
