@@ -180,3 +180,18 @@ def test_init_scenario_resolves_to_a_linked_plan(house, tmp_path):
     assert res.plan.strategy == "two-crews" and res.schedule.start.isoformat() == "2027-03-01T08:00:00"
     assert res.report.unlinked_with_geometry == () and res.report.empty_activities == ()
     assert "CREW-SLB-2" in res.schedule.resources or "CREW-WAL-2" in res.schedule.resources
+
+
+def test_plan_all_strategies_side_by_side(house, tmp_path):
+    out = tmp_path / "plan.csv"
+    r = run("plan", house, "-s", "all", "-o", out, "--start", "2027-03-01", "--json")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    from twin.plan import STRATEGIES
+
+    assert [p["strategy"] for p in info["plans"]] == list(STRATEGIES)
+    assert info["fastest"] == min(info["plans"], key=lambda p: p["finish"])["strategy"]
+    for name in STRATEGIES:
+        assert (tmp_path / f"plan-{name}.csv").is_file() and (tmp_path / f"plan-{name}.links.csv").is_file()
+    text = run("plan", house, "-s", "all", "-o", out)
+    assert text.exit_code == 0 and "Strategies side by side" in text.output

@@ -76,7 +76,7 @@ def _cpm_summary(schedule) -> dict[str, Any]:
 def plan_command(
     models: list[Path] = typer.Argument(..., help="IFC model file(s); several files form one federated model."),
     strategy: str = typer.Option("storey-by-storey", "--strategy", "-s",
-                                 help="storey-by-storey | zone-vertical | structure-first | two-crews"),
+                                 help="storey-by-storey | zone-vertical | structure-first | two-crews | all"),
     output: Path = typer.Option(..., "--output", "-o", help="Schedule to write: .csv or .xml (MS Project)."),
     zones: int = typer.Option(2, "--zones", "-z", help="Number of plan zones (equal bands)."),
     axis: str = typer.Option("x", "--axis", help="Axis the zones are cut along: x or y."),
@@ -87,35 +87,78 @@ def plan_command(
     links_out: Optional[Path] = typer.Option(None, "--links-out", help="Links CSV (default: OUTPUT.links.csv)."),
     json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Propose a schedule from the model: activities per storey x zone x trade, linked to their elements."""
-    from twin.importers import write_schedule
-    from twin.links import write_link_csv
-    from twin.plan import STRATEGIES, generate_plan, load_rates
+    """Propose a schedule from the model: activities per storey x zone x trade, linked to their elements.
 
-    if strategy not in STRATEGIES:
-        raise InputError(f"--strategy: unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)})")
+    ``--strategy all`` writes one schedule per strategy (OUTPUT with the strategy name added to its
+    stem) and prints them side by side.
+    """
+    from twin.plan import STRATEGIES, load_rates
+
+    if strategy != "all" and strategy not in STRATEGIES:
+        raise InputError(f"--strategy: unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)} or all)")
     if output.suffix.lower() not in (".csv", ".xml"):
         raise InputError(f"--output: '{output}' must end in .csv or .xml (MS Project)")
-    table = load_rates(rates)
+    if strategy == "all" and links_out is not None:
+        raise InputError("--links-out: not with --strategy all (each schedule gets its own OUTPUT.links.csv)")
+    options = dict(zones=zones, axis=axis, rates=load_rates(rates), start=_parse_start(start),
+                   lag_storeys=lag_storeys, crews=_parse_crews(crews) or None)
     model = _load_model(models, json_out)
-    plan = generate_plan(model, strategy, zones=zones, axis=axis, rates=table, start=_parse_start(start),
-                         lag_storeys=lag_storeys, crews=_parse_crews(crews) or None)
+    if strategy != "all":
+        info, warnings = _plan_one(model, strategy, output, links_out, options)
+        if json_out:
+            print_json(info)
+            return
+        console.print(f"[bold]{strategy}[/]: {info['activities']} activities, {info['relationships']} relationships, "
+                      f"{info['links']} element links, zones {', '.join(info['zones'])}")
+        console.print(f"start {info['start']:%Y-%m-%d %H:%M}, finish {info['finish']:%Y-%m-%d %H:%M}, "
+                      f"{info['crane_lifts']} crane lifts, {info['work_hours']:g} crew-hours")
+        console.print(f"wrote {output} and {info['links_file']}")
+    else:
+        plans, warnings = [], []
+        for name in STRATEGIES:
+            target = output.with_name(f"{output.stem}-{name}{output.suffix}")
+            info, w = _plan_one(model, name, target, None, options)
+            plans.append(info)
+            warnings += [x for x in w if x not in warnings]
+        fastest = min(plans, key=lambda i: i["finish"])["strategy"]
+        if json_out:
+            print_json({"plans": plans, "fastest": fastest})
+            return
+        _print_comparison(plans, fastest)
+    for w in warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+
+
+def _plan_one(model, strategy: str, output: Path, links_out: Path | None, options: dict[str, Any]):
+    """Generate, schedule and write one plan; (JSON-shaped summary, warnings)."""
+    from twin.importers import write_schedule
+    from twin.links import write_link_csv
+    from twin.plan import generate_plan
+
+    plan = generate_plan(model, strategy, **options)
     dates, _ = _cpm_summary(plan.schedule)
     not_written = write_schedule(plan.schedule, output)
     links_file = links_out or links_path_for(output)
     write_link_csv(plan.links, links_file)
     info = {"output": str(output), "links_file": str(links_file), **plan.summary(), **dates,
-            "not_written": not_written}
-    if json_out:
-        print_json(info)
-        return
-    console.print(f"[bold]{strategy}[/]: {info['activities']} activities, {info['relationships']} relationships, "
-                  f"{info['links']} element links, zones {', '.join(info['zones'])}")
-    console.print(f"start {dates['start']:%Y-%m-%d %H:%M}, finish {dates['finish']:%Y-%m-%d %H:%M}, "
-                  f"{info['crane_lifts']} crane lifts, {info['work_hours']:g} crew-hours")
-    console.print(f"wrote {output} and {links_file}")
-    for w in [*plan.warnings, *not_written]:
-        err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            "calendar_days": (dates["finish"].date() - dates["start"].date()).days + 1, "not_written": not_written}
+    return info, [*plan.warnings, *not_written]
+
+
+def _print_comparison(plans: list[dict[str, Any]], fastest: str) -> None:
+    from rich.table import Table
+
+    table = Table(title="Strategies side by side")
+    for col in ("strategy", "activities", "logic", "finish", "days", "crew-h", "lifts"):
+        table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
+    for i in plans:
+        mark = " *" if i["strategy"] == fastest else ""
+        table.add_row(i["strategy"] + mark, str(i["activities"]), str(i["relationships"]), f"{i['finish']:%Y-%m-%d}",
+                      str(i["calendar_days"]), f"{i['work_hours']:g}", str(i["crane_lifts"]))
+    console.print(table)
+    console.print("wrote " + ", ".join(Path(i["output"]).name for i in plans) + " (and their .links.csv)")
+    console.print(f"* earliest finish (CPM, unlimited crane time): {fastest}; simulate them to compare with "
+                  "shared cranes, weather and uncertainty")
 
 
 def _rules_file(path: Path | None, model, schedule):
