@@ -195,3 +195,14 @@ def test_plan_all_strategies_side_by_side(house, tmp_path):
         assert (tmp_path / f"plan-{name}.csv").is_file() and (tmp_path / f"plan-{name}.links.csv").is_file()
     text = run("plan", house, "-s", "all", "-o", out)
     assert text.exit_code == 0 and "Strategies side by side" in text.output
+
+
+def test_link_into_ifc2x3_without_upgrade_fails_early_with_the_reason(shared, tmp_path):
+    duplex = shared / "samples" / "ifc" / "Duplex_A_20110907.ifc"
+    sched = tmp_path / "s.csv"
+    sched.write_text("id,name,duration_days,predecessors\nA,All,5,\n")
+    r = run("link", duplex, sched, "-o", tmp_path / "out.ifc")
+    assert r.exit_code == 1
+    text = " ".join(r.output.split())
+    assert "IFC2X3 cannot hold IfcTaskTime" in text and "--upgrade" in text and "Traceback" not in text
+    assert not (tmp_path / "out.ifc").exists()

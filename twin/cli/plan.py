@@ -208,6 +208,10 @@ def link_command(
 
     if not model_path.is_file():
         raise MissingFileError(model_path, "IFC model")
+    if output is not None:
+        from twin.ifc.schedule4d import check_exportable
+
+        check_exportable(model_path, upgrade)            # refuse IFC2X3 before any long work
     schedule = read_schedule(schedule_path)
     model = _load_model([model_path], json_out)
     rule_list, zones, file_mode, file_csv = _rules_file(rules, model, schedule)

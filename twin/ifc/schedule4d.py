@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -45,7 +46,8 @@ from twin.errors import IfcReadError, InputError, MissingFileError
 from twin.links import Links
 from twin.schedule import Calendar, RelationType, Schedule
 
-__all__ = ["write_4d", "Export4D", "work_duration", "parse_work_duration", "upgrade_to_ifc4", "SEQUENCE_TYPES"]
+__all__ = ["write_4d", "Export4D", "work_duration", "parse_work_duration", "upgrade_to_ifc4", "file_schema",
+           "check_exportable", "SEQUENCE_TYPES"]
 
 SEQUENCE_TYPES = {
     RelationType.FS: "FINISH_START", RelationType.SS: "START_START",
@@ -101,6 +103,29 @@ def parse_work_duration(text: str, hours_per_day: float) -> float:
     if years or months:
         raise InputError(f"duration '{text}' in months or years cannot be converted to working hours")
     return sign * (d.days * hours_per_day + d.seconds / 3600.0)
+
+
+_IFC2X3_REFUSAL = ("IFC2X3 cannot hold IfcTaskTime, IfcLagTime or IfcWorkCalendar (and ifcopenshell.api.sequence "
+                   "cannot create IFC2X3 tasks), so no IFC 4D export into it; export into an IFC4 copy with "
+                   "upgrade=True (twin link --upgrade), or upgrade the model first")
+
+
+def file_schema(path: str | os.PathLike[str]) -> str | None:
+    """The schema named in an IFC file's header (``FILE_SCHEMA``), read without parsing the file."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536).decode("latin-1")
+    m = re.search(r"FILE_SCHEMA\s*\(\s*\(\s*'([^']+)'", head, re.IGNORECASE)
+    return m.group(1).upper() if m else None
+
+
+def check_exportable(path: str | os.PathLike[str], upgrade: bool = False) -> None:
+    """Raise before any work when :func:`write_4d` would refuse ``path`` (IFC2X3 without ``upgrade``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(p, "IFC model")
+    schema = file_schema(p)
+    if schema is not None and schema.startswith("IFC2X3") and not upgrade:
+        raise IfcReadError(f"{p}: {_IFC2X3_REFUSAL}")
 
 
 def upgrade_to_ifc4(f: ifcopenshell.file) -> tuple[ifcopenshell.file, int]:
@@ -228,10 +253,7 @@ def write_4d(
     notes: list[str] = []
     if f.schema == "IFC2X3":
         if not upgrade:
-            raise IfcReadError(
-                f"{src}: IFC2X3 cannot hold IfcTaskTime, IfcLagTime or IfcWorkCalendar (and "
-                "ifcopenshell.api.sequence cannot create IFC2X3 tasks), so no IFC 4D export into it; "
-                "export into an IFC4 copy with upgrade=True (twin link --upgrade), or upgrade the model first")
+            raise IfcReadError(f"{src}: {_IFC2X3_REFUSAL}")
         f, dropped = upgrade_to_ifc4(f)
         notes.append(f"{src.name} was upgraded from IFC2X3 to IFC4 (ifcopenshell.util.schema.Migrator); "
                      f"{dropped} attribute(s) without an IFC4 equivalent were left empty")
