@@ -82,6 +82,15 @@ def test_activities_are_per_storey_zone_and_trade_with_attributes():
     assert plan.links.activities_of("P0") == ("L00-Z2-OTH",)
 
 
+def test_activities_carry_the_weather_sensitivity_the_simulator_reads():
+    from twin.sim.weather import get_sensitivity
+
+    plan = generate_plan(frame_model(), "storey-by-storey", start=START)
+    slab, door = plan.schedule.get_activity("L01-Z1-SLB"), plan.schedule.get_activity("L01-Z1-DOR")
+    assert get_sensitivity(slab.name, slab.attributes) == {"rain", "wind"}
+    assert get_sensitivity(door.name, door.attributes) == frozenset()
+
+
 def test_doubling_slab_volume_lengthens_slab_activities():
     small = generate_plan(frame_model(slab_volume=100.0), "storey-by-storey", start=START)
     large = generate_plan(frame_model(slab_volume=200.0), "storey-by-storey", start=START)
@@ -116,6 +125,7 @@ def test_rates_file_overrides_one_field(tmp_path):
         ("[trades.slabs]\nspeed = 3\n", r"trades.slabs: unknown key\(s\) speed"),
         ("[[classify]]\ntrade = 'plumbing'\nwhere = {class = 'IfcPipeSegment'}\n", r"classify\[0\].trade: unknown trade 'plumbing'"),
         ("[trades.slabs]\nquantity = 'tonnes'\n", r"trades.slabs.quantity: must be one of"),
+        ("[trades.slabs]\nweather = 'snow'\n", r"trades.slabs.weather: must be one of none, rain, wind, rain\+wind"),
     ],
 )
 def test_bad_rates_file_names_the_field(tmp_path, text, message):

@@ -69,7 +69,8 @@ DEFAULT_RATES = Path(__file__).resolve().parent / "data" / "rates.toml"
 """The packaged production-rate table (documented in the file itself)."""
 
 _TRADE_KEYS = {"label", "code", "phase", "order", "quantity", "rate", "crew", "crew_size",
-               "lifts_per_element", "lifts_per_unit", "min_hours"}
+               "lifts_per_element", "lifts_per_unit", "min_hours", "weather"}
+WEATHER = ("none", "rain", "wind", "rain+wind")
 _DEFAULT_KEYS = {"hours_per_day", "lift_time_min", "min_hours", "fallback"}
 _QTO_NAMES = {
     "volume": ("NetVolume", "GrossVolume", "Volume"),
@@ -96,6 +97,7 @@ class Trade:
     lifts_per_element: float = 0.0
     lifts_per_unit: float = 0.0
     min_hours: float | None = None
+    weather: str = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,8 @@ def _parse_trade(src: str, name: str, data: Mapping[str, Any]) -> Trade:
             raise InputError(f"{w}.{key}: missing")
     if data["quantity"] not in QUANTITY_KINDS:
         raise InputError(f"{w}.quantity: must be one of {', '.join(QUANTITY_KINDS)}, got {data['quantity']!r}")
+    if data.get("weather", "none") not in WEATHER:
+        raise InputError(f"{w}.weather: must be one of {', '.join(WEATHER)}, got {data['weather']!r}")
     if data["phase"] not in PHASES:
         raise InputError(f"{w}.phase: must be one of {', '.join(PHASES)}, got {data['phase']!r}")
     return Trade(
@@ -157,6 +161,7 @@ def _parse_trade(src: str, name: str, data: Mapping[str, Any]) -> Trade:
         lifts_per_unit=_check_number(f"{w}.lifts_per_unit", data.get("lifts_per_unit", 0.0), minimum=0),
         min_hours=(None if "min_hours" not in data
                    else _check_number(f"{w}.min_hours", data["min_hours"], minimum=0)),
+        weather=data.get("weather", "none"),
     )
 
 
@@ -449,6 +454,7 @@ def _activities(model, groups, trade_list, zone_list, storey_names, rates, strat
                 "storey_index": s, "crew": trade.crew, "crew_size": trade.crew_size, "lifts": lifts,
                 "quantity": round(qty, 3), "unit": QUANTITY_KINDS[trade.quantity],
                 "quantity_source": "+".join(sorted(sources)), "elements": len(gids), "strategy": strategy,
+                "weather": trade.weather,
             },
         )
         ids[key] = aid
