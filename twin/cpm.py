@@ -197,30 +197,28 @@ class _Net:
         index = {a: i for i, a in enumerate(self.ids)}
         n = len(self.ids)
         self.warnings: list[str] = list(schedule.warnings)
-        self.preds: list[list[int]] = [[] for _ in range(n)]
-        self.succs: list[list[int]] = [[] for _ in range(n)]
+        rels = schedule.relationships
+        get = index.get
+        P = [get(r.pred) for r in rels]
+        S = [get(r.succ) for r in rels]
+        if None in P or None in S:
+            r = next(r for r, p, s in zip(rels, P, S) if p is None or s is None)
+            raise ScheduleError(f"relationship {r.pred} -> {r.succ}: unknown activity "
+                                f"'{r.pred if r.pred not in index else r.succ}'")
+        T = [_LINK_CODES.get(r.type) or str(r.type) for r in rels]
+        L = [round(r.lag_h * 60) if r.lag_h else 0 for r in rels]
         self.in_links: list[list[tuple[int, str, int]]] = [[] for _ in range(n)]   # (pred, type, lag)
         self.out_links: list[list[tuple[int, str, int]]] = [[] for _ in range(n)]  # (succ, type, lag)
-        lp, ls_, lt, ll = [], [], [], []
-        codes = {"FS": 0, "SS": 1, "FF": 2, "SF": 3}
-        for r in schedule.relationships:
-            p, s = index.get(r.pred), index.get(r.succ)
-            if p is None or s is None:
-                raise ScheduleError(f"relationship {r.pred} -> {r.succ}: unknown activity "
-                                    f"'{r.pred if p is None else r.succ}'")
+        for p, s, t, lag in zip(P, S, T, L):
             if p == s:
-                raise ScheduleCycleError([r.pred])
-            lag = round(r.lag_h * 60) if r.lag_h else 0
-            t = _LINK_CODES.get(r.type) or str(r.type)
-            self.preds[s].append(p)
-            self.succs[p].append(s)
+                raise ScheduleCycleError([self.ids[p]])
             self.in_links[s].append((p, t, lag))
             self.out_links[p].append((s, t, lag))
-            lp.append(p)
-            ls_.append(s)
-            lt.append(codes[t])
-            ll.append(lag)
-        self.link_arrays = tuple(np.array(x, dtype=np.int64) for x in (lp, ls_, lt, ll))
+        self.preds = [[x[0] for x in links] for links in self.in_links]
+        self.succs = [[x[0] for x in links] for links in self.out_links]
+        codes = {"FS": 0, "SS": 1, "FF": 2, "SF": 3}
+        self.link_arrays = (np.array(P, dtype=np.int64), np.array(S, dtype=np.int64),
+                            np.array([codes[t] for t in T], dtype=np.int64), np.array(L, dtype=np.int64))
         order = topological_order(n, self.preds, self.succs)
         if order is None:
             raise ScheduleCycleError([self.ids[i] for i in find_cycle(n, self.succs)])
@@ -234,11 +232,15 @@ class _Net:
             from twin.schedule import Calendar
             self.wcals[default] = WorkCalendar(Calendar(default), origin=date(origin.year, 1, 1))
         self.cal: list[WorkCalendar] = []
+        seen: dict[str, WorkCalendar] = {}
         for a in self.acts:
             cid = a.calendar or default
-            if cid not in self.wcals:
-                raise ScheduleError(f"activity '{a.id}' uses unknown calendar '{cid}'")
-            self.cal.append(self.wcals[cid])
+            wc = seen.get(cid)
+            if wc is None:
+                if cid not in self.wcals:
+                    raise ScheduleError(f"activity '{a.id}' uses unknown calendar '{cid}'")
+                wc = seen[cid] = self.wcals[cid]
+            self.cal.append(wc)
         self.use_expected_finish = bool(getattr(schedule.options, "use_expected_finish", False))
         opt = schedule.options.lag_calendar
         self.lag_mode = opt if opt in ("predecessor", "successor", "24h", "project") else "predecessor"

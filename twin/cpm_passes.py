@@ -6,7 +6,6 @@ integer clock minutes (:func:`twin.worktime.to_minutes`); each activity's arithm
 """
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import numpy as np
@@ -64,7 +63,7 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
     net.dur = dur
     driver = [-1] * n
     retained = schedule.options.progress != "progress_override"
-    loe = [a.type in _LOE for a in net.acts]
+    loe = net.loe = [a.type in _LOE for a in net.acts]
     for i in net.order:
         a, cal, d = net.acts[i], net.cal[i], dur[i]
         start_c, fin_c, sdrv, fdrv = dd, _NEG, -1, -1
@@ -140,8 +139,9 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
 
 def _level_of_effort_forward(net, es, ef, ds, df, dd) -> None:
     """LOE / WBS summary: start at the predecessors' dates, finish at the successors'."""
-    for i, a in enumerate(net.acts):
-        if a.type not in _LOE or a.actual_finish is not None:
+    for i in [k for k, flag in enumerate(net.loe) if flag]:
+        a = net.acts[i]
+        if a.actual_finish is not None:
             continue
         cal = net.cal[i]
         fin = _NEG
@@ -166,7 +166,7 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
     end = finish
     if schedule.finish_constraint is not None:
         end = _m(schedule.finish_constraint)
-    loe = [a.type in _LOE for a in net.acts]
+    loe = net.loe
     for i in reversed(net.order):
         a, cal, d = net.acts[i], net.cal[i], dur[i]
         fin_c, start_c = _POS, _POS
@@ -234,8 +234,9 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
 def _level_of_effort_backward(net, ls: list[int], lf: list[int]) -> None:
     """LOE / WBS summary late start: at its predecessors' late dates (its late finish comes from its
     successors like any activity's)."""
-    for i, a in enumerate(net.acts):
-        if a.type not in _LOE or a.actual_start is not None or not net.in_links[i]:
+    for i in [k for k, flag in enumerate(net.loe) if flag]:
+        a = net.acts[i]
+        if a.actual_start is not None or not net.in_links[i]:
             continue
         cal, start = net.cal[i], _NEG
         for p, t, lag in net.in_links[i]:
@@ -269,7 +270,7 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
     # the free float left by the successors' (possibly moved) early dates
     for i in reversed(net.order):
         a = net.acts[i]
-        if a.actual_start is None and any(c.type is _ALAP for c in a.constraints):
+        if a.constraints and a.actual_start is None and any(c.type is _ALAP for c in a.constraints):
             slack = _free_float_minutes(net, i, es, ef, finish)
             if slack > 0:
                 cal, d = net.cal[i], net.dur[i]
@@ -280,13 +281,14 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
     tf, ff = _floats(net, opts.total_float, es, ef, ls, lf, finish)
     crit_h = opts.critical_float_h
     near_h = opts.near_critical_float_h
-    critical = [not math.isnan(tf[i]) and tf[i] <= crit_h + 1e-9 for i in range(n)]
+    tf_arr = np.asarray(tf)
+    critical = (tf_arr <= crit_h + 1e-9).tolist()  # NaN (complete work) compares False
     path = _longest_path(net, ef)
     if opts.critical == "longest_path":
         on = set(path)
         critical = [i in on for i in range(n)]
     near = tuple(net.ids[i] for i in range(n)
-                 if not critical[i] and not math.isnan(tf[i]) and tf[i] <= near_h + 1e-9)
+                 if not critical[i] and tf[i] <= near_h + 1e-9)
     dates = DatesView(net.ids, (es, ef, ls, lf, tf, ff, critical, [a.actual_start for a in net.acts],
                                 [a.actual_finish for a in net.acts], [c.id for c in net.cal]))
     live = [i for i in range(n) if net.acts[i].actual_finish is None] or list(range(n))
@@ -295,12 +297,14 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
                      near, dd_dt, tuple(net.ids[i] for i in net.order), tuple(net.warnings))
 
 
-def _by_calendar(net) -> dict[str, tuple[WorkCalendar, np.ndarray]]:
-    groups: dict[str, list[int]] = {}
-    for i, cal in enumerate(net.cal):
-        groups.setdefault(cal.id, []).append(i)
-    return {cid: (net.wcals[cid] if cid in net.wcals else net.cal[idx[0]], np.asarray(idx, dtype=np.int64))
-            for cid, idx in groups.items()}
+def _by_calendar(net) -> list[tuple[WorkCalendar, np.ndarray]]:
+    """Activity indices per calendar."""
+    keys = np.fromiter((id(c) for c in net.cal), dtype=np.int64, count=len(net.cal))
+    out = []
+    for key in np.unique(keys).tolist():
+        idx = np.flatnonzero(keys == key)
+        out.append((net.cal[int(idx[0])], idx))
+    return out
 
 
 def _floats(net, float_type: str, es, ef, ls, lf, finish: int) -> tuple[list[float], list[float]]:
@@ -333,7 +337,7 @@ def _floats(net, float_type: str, es, ef, ls, lf, finish: int) -> tuple[list[flo
             slack[sel] = cal.offsets(target[sel]) - cal.offsets(base[sel])
         np.minimum.at(ff_min, P, slack)
     ff = np.full(n, np.nan)
-    for cal, idx in _by_calendar(net).values():
+    for cal, idx in _by_calendar(net):
         w_ef, w_lf = cal.offsets(EF[idx]), cal.offsets(LF[idx])
         fin = w_lf - w_ef
         sta = cal.offsets(LS[idx]) - cal.offsets(ES[idx])
