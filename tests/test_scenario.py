@@ -210,3 +210,22 @@ def test_core_modules_do_not_import_ifcopenshell_or_engines():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_zone_split_links_a_schedule_by_zone(folder):
+    els = [Element(f"S{i}", "IfcSlab", storey="L0", bbox=((10 * i, 0, 0), (10 * i + 10, 8, 0.3))) for i in range(2)]
+    model = BuildingModel((), (Storey("s", "L0", 0.0),), {e.global_id: e for e in els})
+    (folder / "s.csv").write_text("id,name,duration_days,predecessors\nZ1-SLAB,Slab 1,2,\nZ2-SLAB,Slab 2,2,Z1-SLAB\n")
+    raw = tomllib.loads('[model]\nfiles = ["model.ifc"]\n[schedule]\nfile = "s.csv"\n[zones]\ncount = 2\naxis = "x"\n'
+                        '[[links.rules]]\nactivity = "{zone}-SLAB"\nwhere = { class = "IfcSlab" }\n')
+    sc = scenario_from_dict(raw, folder / "scenario.toml")
+    assert sc.zone_split == (2, "x")
+    r = resolve(sc, model=model)
+    assert sorted(r.links.pairs) == [("Z1-SLAB", "S0"), ("Z2-SLAB", "S1")]
+
+
+def test_zone_count_and_regions_together_is_an_error(folder):
+    raw = tomllib.loads('[model]\nfiles = ["model.ifc"]\n[plan]\n[zones]\ncount = 2\n'
+                        '[[zones.regions]]\nname = "A"\npolygon = [[0, 0], [1, 0], [1, 1]]\n')
+    with pytest.raises(ScenarioError, match="zones.count and zones.regions are both given"):
+        scenario_from_dict(raw, folder / "s.toml")

@@ -185,6 +185,7 @@ class Scenario:
     schedule_file: Path | None = None
     plan: PlanSpec | None = None
     zones: tuple[Zone, ...] = ()
+    zone_split: tuple[int, str] | None = None      # [zones] count, axis: equal bands of the model's plan
     links: LinksSpec = field(default_factory=LinksSpec)
     calendar: CalendarSpec = field(default_factory=CalendarSpec)
     crews: tuple[CrewSpec, ...] = ()
@@ -346,10 +347,23 @@ def _plan(raw: Mapping[str, Any], base: Path) -> PlanSpec | None:
     )
 
 
+def _zone_split(raw: Mapping[str, Any]) -> tuple[int, str] | None:
+    if "zones" not in raw:
+        return None
+    sec = _Section(raw["zones"], "zones", ("regions", "count", "axis"))
+    if not sec.has("count"):
+        if sec.has("axis"):
+            raise ScenarioError("zones.axis: only with zones.count (equal bands along the axis)")
+        return None
+    if sec.has("regions"):
+        raise ScenarioError("zones.count and zones.regions are both given: keep one")
+    return sec.integer("count", 2, ge=1), sec.choice("axis", ("x", "y"), "x")
+
+
 def _zones(raw: Mapping[str, Any]) -> tuple[Zone, ...]:
     if "zones" not in raw:
         return ()
-    sec = _Section(raw["zones"], "zones", ("regions",))
+    sec = _Section(raw["zones"], "zones", ("regions", "count", "axis"))
     out, seen = [], set()
     for i, item in enumerate(sec.table_list("regions")):
         z = _Section(item, f"zones.regions[{i}]", ("name", "polygon"))
@@ -492,7 +506,8 @@ def scenario_from_dict(raw: Mapping[str, Any], path: Path | None = None) -> Scen
     crews, cranes, hoists = _resources(raw)
     return Scenario(
         path=path.resolve() if path else None, name=name, start=start, model_files=model_files,
-        schedule_file=schedule_file, plan=plan, zones=_zones(raw), links=_links(raw, base),
+        schedule_file=schedule_file, plan=plan, zones=_zones(raw), zone_split=_zone_split(raw),
+        links=_links(raw, base),
         calendar=_calendar(raw), crews=crews, cranes=cranes, hoists=hoists, weather=_weather(raw, base),
         uncertainty=_uncertainty(raw), other={k: v for k, v in raw.items() if k not in OWNED_SECTIONS},
     )
@@ -737,8 +752,9 @@ def resolve(scenario: Scenario, *, geometry: bool = False, model: Any = None,
     if scenario.plan is not None:
         say("generating plan")
         rates = load_rates(scenario.plan.rates)
-        zones: Any = scenario.zones or scenario.plan.zones
-        plan = generate_plan(model, scenario.plan.strategy, zones=zones, axis=scenario.plan.axis, rates=rates,
+        zones: Any = scenario.zones or (scenario.zone_split or (scenario.plan.zones, scenario.plan.axis))[0]
+        axis = (scenario.zone_split or (scenario.plan.zones, scenario.plan.axis))[1]
+        plan = generate_plan(model, scenario.plan.strategy, zones=zones, axis=axis, rates=rates,
                              start=scenario.start, lag_storeys=scenario.plan.lag_storeys,
                              crews=scenario.crew_counts() or None, calendar=cal)
         schedule, zone_list = plan.schedule, plan.zones
@@ -748,6 +764,10 @@ def resolve(scenario: Scenario, *, geometry: bool = False, model: Any = None,
         say("reading schedule")
         schedule = read_schedule(scenario.schedule_file)
         zone_list, rates = scenario.zones, load_rates()
+        if not zone_list and scenario.zone_split is not None:
+            from twin.zones import split_zones
+
+            zone_list = split_zones(model, *scenario.zone_split)
     explicit = read_link_csv(scenario.links.csv) if scenario.links.csv else []
     say("linking")
     links, report = apply_rules(

@@ -164,7 +164,7 @@ def _print_comparison(plans: list[dict[str, Any]], fastest: str) -> None:
 def _rules_file(path: Path | None, model, schedule):
     """(rules, zones, mode, csv path) from a rules TOML or a scenario TOML."""
     from twin.links import rules_from_config
-    from twin.scenario import _Section, _zones
+    from twin.scenario import _Section, _zone_split, _zones
     from twin.zones import split_zones
 
     if path is None:
@@ -181,7 +181,10 @@ def _rules_file(path: Path | None, model, schedule):
         mode = sec.choice("mode", ("first", "all"), "first")
         csv = sec.path("csv", path.resolve().parent)
         zones = _zones(raw)
-        if not zones and isinstance(raw.get("plan"), dict):
+        split = _zone_split(raw)
+        if not zones and split is not None:
+            zones = split_zones(model, *split)
+        elif not zones and isinstance(raw.get("plan"), dict):
             zones = split_zones(model, int(raw["plan"].get("zones", 2)), axis=str(raw["plan"].get("axis", "x")))
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
