@@ -83,6 +83,22 @@ def test_deterministic_equals_cpm_on_hs2(shared):
     _assert_equals_cpm(read_schedule(path))
 
 
+def test_paths_agree_on_hs2_with_sampled_durations(shared):
+    from twin.importers import read_schedule
+
+    path = shared / "samples" / "schedules" / "HS2_SP10_cost_loaded.xer"
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    cfg = SimConfig(read_schedule(path))
+    model = build_model(cfg)
+    durations = sample_durations(cfg, model.net.ids, model.net.dur, seed=3, runs=np.arange(3))
+    vec = forward_runs(model.net, durations)
+    for r in range(3):
+        rec = simulate_run(model, durations[r], seed=3, run=r)
+        assert np.array_equal(rec.start, vec.start[r]) and np.array_equal(rec.finish, vec.finish[r])
+        assert np.array_equal(rec.critical, vec.critical[r])
+
+
 def test_vectorised_and_simpy_paths_agree_on_sampled_durations():
     cfg = SimConfig(_mixed_links(), uncertainty=Uncertainty(default_spread=(0.5, 1.0, 2.5)))
     net = compile_network(cfg.schedule)

@@ -3,10 +3,11 @@ through their (weather-stopped) calendars.
 
 One replication (:func:`simulate_run`):
 
-* each activity is a generator process. It waits until every predecessor's dates are known, then
-  takes its early dates from the CPM's forward rules (:func:`twin.sim.network.activity_dates`: all
-  four relationship types, lags in working time on the lag calendar, constraints, progress);
-* if it needs resources it waits until that start, requests its crews (``MonitoredPool.get``; pools
+* an activity's dates are settled once every predecessor's dates are known, by the CPM's forward
+  rules (:func:`twin.sim.network.activity_dates_one`: all four relationship types, lags in working
+  time on the lag calendar, constraints, progress). An activity that needs no shared resource is
+  settled at once (no process, no event: it cannot be delayed by anything but its logic);
+* an activity that needs resources is a generator process: it waits until that start, requests its crews (``MonitoredPool.get``; pools
   are always requested in name order, so hold-and-wait can never deadlock) and, once granted, starts
   at the next working minute of its calendar;
 * an activity with ``n`` crane or hoist lifts splits its work into ``n`` equal parts, each beginning
@@ -35,7 +36,7 @@ from numpy.typing import NDArray
 from twin.schedule import Calendar
 from twin.sim import distributions as dist
 from twin.sim.config import SimConfig, sample_durations
-from twin.sim.network import NEG, SimNetwork, activity_dates, alap_dates, compile_network, loe_dates
+from twin.sim.network import SimNetwork, activity_dates_one, alap_dates, compile_network, loe_dates
 from twin.sim.resources import MonitoredPool, PoolStats
 from twin.sim.streams import stream_keys, sub_uniforms
 from twin.sim.vectorised import critical_mask
@@ -153,29 +154,37 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
     env = simpy.Environment(initial_time=net.dd)
     pools = {name: MonitoredPool(env, name, cap) for name, cap in model.capacity.items() if cap > 0}
     cals, wet, windy, get_cal = _run_weather(model, seed, run)
-    ds: list[Any] = [None] * n
-    df: list[Any] = [None] * n
-    es = [np.zeros(1, np.int64)] * n
-    ef = [np.zeros(1, np.int64)] * n
-    drv = [np.full(1, -1, np.int64)] * n
-    dur = [np.asarray([int(x)], dtype=np.int64) for x in durations]
-    known = [env.event() for _ in range(n)]
+    ds = [0] * n
+    df = [0] * n
+    es = [0] * n
+    ef = [0] * n
+    drv = [-1] * n
+    dur = [int(x) for x in durations]
+    needs = [bool((model.crews[i] or model.lifts[i]) and dur[i] > 0 and not net.complete[i]
+                  and not net.milestone[i]) for i in range(n)]
+    waiting = [len(links) for links in net.in_links]
+
+    def release(first: int) -> None:
+        """``first``'s dates are known: settle every successor that needs no resource, start the others."""
+        stack = [first]
+        while stack:
+            k = stack.pop()
+            for j, _, _, _ in net.out_links[k]:
+                waiting[j] -= 1
+                if waiting[j] == 0:
+                    if needs[j]:
+                        env.process(activity(j))
+                    else:
+                        es[j], ef[j], ds[j], df[j], drv[j] = activity_dates_one(net, j, ds, df, dur[j], cals[j])
+                        stack.append(j)
 
     def activity(i: int):
-        preds = [known[p] for p, _, _, _ in net.in_links[i]]
-        if preds:
-            yield env.all_of(preds)
+        """An activity that needs crews or lifts: wait for its start, acquire, work, release."""
         cal = cals[i]
-        s, e, dsi, dfi, dr = activity_dates(net, i, ds, df, dur[i], cal)
-        d = int(dur[i][0])
-        needs = (model.crews[i] or model.lifts[i]) and d > 0 and not net.complete[i] and not net.milestone[i]
-        if not needs:
-            es[i], ef[i], ds[i], df[i], drv[i] = s, e, dsi, dfi, dr
-            known[i].succeed()
-            return
-        t0 = int(s[0])
-        if t0 > env.now:
-            yield env.timeout(t0 - env.now)
+        d = dur[i]
+        s, e, dsi, dfi, dr = activity_dates_one(net, i, ds, df, d, cal)
+        if s > env.now:
+            yield env.timeout(s - env.now)
         held: list[tuple[str, int]] = []
         try:
             for name, units in model.crews[i]:
@@ -183,33 +192,39 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
                     yield pools[name].get(units)
                     held.append((name, units))
             start = cal.next_working(math.ceil(env.now))
-            if start != t0:
-                dr = np.full(1, -1, np.int64)  # the start was driven by a resource wait
+            if start != s:
+                dr = -1  # the start was driven by a resource wait
             if not model.lifts[i]:
                 finish = cal.add(start, d, "finish")
-                es[i], ef[i], drv[i] = np.asarray([start]), np.asarray([finish]), dr
-                ds[i] = dsi if net.started[i] else es[i]
-                df[i] = ef[i]
-                known[i].succeed()
+                es[i], ef[i], drv[i] = start, finish, dr
+                ds[i] = dsi if net.started[i] else start
+                df[i] = finish
+                release(i)
                 yield env.timeout(finish - env.now)
             else:
                 finish = yield from _lifts(env, model, pools, i, d, start, cal, get_cal, seed, run)
-                es[i], ef[i], drv[i] = np.asarray([start]), np.asarray([finish]), dr
-                ds[i] = dsi if net.started[i] else es[i]
-                df[i] = ef[i]
-                known[i].succeed()
+                es[i], ef[i], drv[i] = start, finish, dr
+                ds[i] = dsi if net.started[i] else start
+                df[i] = finish
+                release(i)
         finally:
             for name, units in held:
                 pools[name].put(units)
 
-    for i in range(n):
-        env.process(activity(i))
+    for i in [k for k in range(n) if waiting[k] == 0]:  # the roots, listed before any release
+        if needs[i]:
+            env.process(activity(i))
+        else:
+            es[i], ef[i], ds[i], df[i], drv[i] = activity_dates_one(net, i, ds, df, dur[i], cals[i])
+            release(i)
     env.run()
-    loe_dates(net, es, ef, ds, df)
-    alap_dates(net, es, ef, ds, dur)
-    start = np.concatenate(es)
-    finish = np.concatenate(ef)
-    driver = np.concatenate(drv)
+    one = lambda xs: [np.array([x], dtype=np.int64) for x in xs]  # noqa: E731
+    es_a, ef_a, ds_a, df_a = one(es), one(ef), one(ds), one(df)
+    loe_dates(net, es_a, ef_a, ds_a, df_a)
+    alap_dates(net, es_a, ef_a, ds_a, one(dur))
+    start = np.concatenate(es_a)
+    finish = np.concatenate(ef_a)
+    driver = np.asarray(drv, dtype=np.int64)
     crit = critical_mask(net, finish[None, :], driver[None, :])[0]
     live = ~net.complete
     elapsed = float(finish[live].max() - net.dd) if live.any() else 0.0
