@@ -297,14 +297,21 @@ def parse_xml(path: Path) -> ET.Element:
         raise ScheduleError(f"{path}, line 1: the XML declaration names an {exc}") from None
 
 
+_LOCAL: dict[str, str] = {}
+
+
 def local_name(tag: str) -> str:
-    """``{namespace}Tag`` -> ``Tag``."""
-    return tag.rsplit("}", 1)[-1]
+    """``{namespace}Tag`` -> ``Tag`` (memoised: files repeat a few hundred tag names)."""
+    name = _LOCAL.get(tag)
+    if name is None:
+        name = _LOCAL[tag] = tag.rsplit("}", 1)[-1]
+    return name
 
 
 def leaf_texts(elem: ET.Element) -> dict[str, str]:
     """Text of the childless children of ``elem`` by local tag name (stripped; empty for none)."""
-    return {local_name(c.tag): (c.text or "").strip() for c in elem if len(c) == 0}
+    get = _LOCAL.get
+    return {(get(c.tag) or local_name(c.tag)): (c.text or "").strip() for c in elem if len(c) == 0}
 
 
 def children(elem: ET.Element | None, *path: str) -> Iterator[ET.Element]:
