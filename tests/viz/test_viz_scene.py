@@ -107,7 +107,7 @@ def test_ghosted_not_started_elements_go_to_the_translucent_pass(boxes):
     with Scene4D(meshes, elements, window_size=(200, 150), legend=False) as s:
         tl = build_timeline(windows, links, s.element_ids)
         s.show_states(tl.state_at(dt(2025, 3, 1)))
-        assert s.counts() == {"opaque": 0, "translucent": s.n_cells}
+        assert s.counts() == {"opaque": 0, "translucent": 0, "ghost": s.n_cells}
         faint = foreground(s.render(), tol=120)
         s.show_states(tl.state_at(dt(2025, 4, 1)))
         solid = foreground(s.render(), tol=120)

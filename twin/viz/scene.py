@@ -1,8 +1,8 @@
 """The 4D scene: every element mesh merged once into shared geometry, recoloured per date.
 
 Built once per model: all vertices go into one ``vtkPoints`` and all triangles into one (m, 3)
-index array with a per-triangle element index. Two actors share those points: an opaque one and a
-translucent one (ghosts, temporary works). Showing another date only swaps index subsets and colour
+index array with a per-triangle element index. Three actors share those points: an opaque one, a
+lit translucent one (e.g. temporary works) and an unlit one for faint ghosts. Showing another date only swaps index subsets and colour
 arrays (numpy fancy indexing, no geometry rebuild), so a 10,000-element model redraws quickly.
 
 The camera frames the whole model from the south-east at 30 degrees elevation (iso-like), and does
@@ -37,7 +37,8 @@ from twin.viz.backend import select_backend
 
 __all__ = ["Scene4D", "merge_meshes", "write_png"]
 
-_OPAQUE = 0.999
+_OPAQUE = 0.999   # at or above: the opaque actor
+_GHOST = 0.5      # below: the unlit ghost actor; in between: the lit translucent actor
 
 
 def merge_meshes(meshes: Mapping[str, Mesh]) -> tuple[tuple[str, ...], NDArray[np.float64],
@@ -118,6 +119,7 @@ class Scene4D:
         vtk_points = pv.vtk_points(points, deep=True)
         self._opaque = self._add_part(vtk_points, translucent=False)
         self._translucent = self._add_part(vtk_points, translucent=True)
+        self._ghost = self._add_part(vtk_points, translucent=True, lit=False)
         if ground:
             self._add_ground()
         self._set_camera()
@@ -132,7 +134,7 @@ class Scene4D:
         self._apply()
 
     # -- construction helpers ------------------------------------------------------------------
-    def _add_part(self, vtk_points, *, translucent: bool):
+    def _add_part(self, vtk_points, *, translucent: bool, lit: bool = True):
         pv = self._pv
         poly = pv.PolyData()
         poly.SetPoints(vtk_points)
@@ -148,6 +150,9 @@ class Scene4D:
         prop.SetAmbient(0.35)
         prop.SetDiffuse(0.75)
         prop.SetSpecular(0.05 if not translucent else 0.0)
+        if not lit:
+            # faint ghosts need no shading, and unlit fragments are a third cheaper on a CPU rasteriser
+            prop.LightingOff()
         if translucent:
             prop.BackfaceCullingOn()   # one layer of ghost faces, not two
         self.plotter.add_actor(actor, reset_camera=False, pickable=False)
@@ -284,9 +289,11 @@ class Scene4D:
                 rgb[i], opacity[i] = c, o
         cell_op = opacity[self._cell_element]
         solid = cell_op >= _OPAQUE
-        ghost = (cell_op > 0.0) & ~solid
+        ghost = (cell_op > 0.0) & (cell_op < _GHOST)
+        translucent = (cell_op >= _GHOST) & ~solid
         self._fill(self._opaque, solid, rgb, None)
-        self._fill(self._translucent, ghost, rgb, cell_op)
+        self._fill(self._translucent, translucent, rgb, cell_op)
+        self._fill(self._ghost, ghost, rgb, cell_op)
 
     def _fill(self, poly, mask: NDArray[np.bool_], rgb: NDArray[np.float64],
               cell_op: NDArray[np.float64] | None) -> None:
@@ -303,8 +310,9 @@ class Scene4D:
         poly.Modified()
 
     def counts(self) -> dict[str, int]:
-        """Triangles currently drawn opaque and translucent (for tests and diagnostics)."""
-        return {"opaque": int(self._opaque.n_cells), "translucent": int(self._translucent.n_cells)}
+        """Triangles currently drawn opaque, translucent (lit) and as ghosts (unlit, opacity < 0.5)."""
+        return {"opaque": int(self._opaque.n_cells), "translucent": int(self._translucent.n_cells),
+                "ghost": int(self._ghost.n_cells)}
 
     # -- output ---------------------------------------------------------------------------------
     def render(self) -> NDArray[np.uint8]:
