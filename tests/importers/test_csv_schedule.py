@@ -180,6 +180,7 @@ def test_forced_encoding_is_strict(tmp_path):
     ("id,name,duration_days,predecessors,calendar\nA,a,1,,lunar\n", "line 2.*unknown calendar 'lunar'"),
     ("id,name,duration_days,predecessors,start\nA,a,1,,2026-13-45\n", "line 2.*start: '2026-13-45' is not a date"),
     ("id,name,duration_days,predecessors,actual_start\nA,a,1,,yesterday\n", "line 2.*actual_start"),
+    ("id,name,duration_days,predecessors,start\nA,a,1,,4637-11-24\n", "line 2.*start: year 4637 in '4637-11-24' is outside 1900-2200"),
     ("id,name,duration_days,predecessors,percent_complete\nA,a,1,,120\n", "line 2.*0..100"),
     ("id,name,duration_days,predecessors,type\nA,a,1,,phase\n", "line 2.*unknown type 'phase'"),
     ("id,name,duration_days,predecessors,type\nA,a,2,,milestone\n", "line 2.*milestone must have"),

@@ -86,3 +86,9 @@ def test_importing_the_package_loads_no_heavy_dependency():
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_xer_goes_to_the_xer_reader(shared):
+    path = _sample(shared, "schedules/p6_resource_rates.xer")
+    s = read_schedule(path)
+    assert len(s.activities) == 1 and s.source == str(path)

@@ -148,6 +148,14 @@ def _number(text: str, *, where: str, column: str, minimum: float | None = 0.0) 
     return value
 
 
+def _date(text: str, *, what: str) -> datetime:
+    """A date cell; years outside 1900-2200 are typing mistakes (or corrupt exports), an error here."""
+    value = parse_datetime(text, what=what)
+    if not 1900 <= value.year <= 2200:
+        raise ScheduleError(f"{what}: year {value.year} in '{text.strip()}' is outside 1900-2200")
+    return value
+
+
 def _typed(value: str) -> Any:
     """An attribute cell as int or float when that is lossless, else the text."""
     if re.fullmatch(r"-?(0|[1-9]\d*)", value):
@@ -328,8 +336,7 @@ def _activity(row: dict[str, str], columns: list[str], where: str, cals: Mapping
             three = ThreePoint(o, m, pe)
     constraints: tuple[Constraint, ...] = ()
     if row.get("start", "").strip():
-        constraints = (Constraint(ConstraintType.START_ON_OR_AFTER,
-                                  parse_datetime(row["start"], what=f"{where}: start")),)
+        constraints = (Constraint(ConstraintType.START_ON_OR_AFTER, _date(row["start"], what=f"{where}: start")),)
     progress = _progress(row, where, hpd)
     wbs = tuple(s.strip() for s in row.get("wbs", "").split("/") if s.strip())
     attributes = {c: _typed(v.strip()) for c, v in row.items() if c not in _KNOWN and v.strip()}
@@ -353,7 +360,7 @@ def _progress(row: dict[str, str], where: str, hpd: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for col in ("actual_start", "actual_finish"):
         if row.get(col, "").strip():
-            out[col] = parse_datetime(row[col], what=f"{where}: {col}")
+            out[col] = _date(row[col], what=f"{where}: {col}")
     if out.get("actual_finish") and not out.get("actual_start"):
         raise ScheduleError(f"{where}: actual_finish without actual_start")
     if out.get("actual_finish") and out["actual_finish"] < out["actual_start"]:
