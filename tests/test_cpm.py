@@ -248,3 +248,23 @@ def test_results_pickle_for_caching():
     r = compute_cpm(std_schedule([Activity("A", duration_h=8)], []))
     again = pickle.loads(pickle.dumps(r))
     assert again.dates["A"] == r.dates["A"] and again.finish == r.finish
+
+
+def test_a_wbs_summary_spans_the_activities_below_it():
+    acts = [Activity("S", name="Frame", duration_h=999, type=ActivityType.WBS_SUMMARY),
+            Activity("A", duration_h=16, wbs=("Frame",)), Activity("B", duration_h=8, wbs=("Frame",)),
+            Activity("C", duration_h=40)]
+    r = compute_cpm(std_schedule(acts, [Relationship("A", "B")]))
+    assert r.dates["S"].early_start == datetime(2024, 3, 4, 8)
+    assert r.dates["S"].early_finish == r.dates["B"].early_finish == datetime(2024, 3, 6, 17)
+    assert r.dates["S"].late_finish == r.dates["B"].late_finish == datetime(2024, 3, 8, 17)
+    assert r.finish == datetime(2024, 3, 8, 17)  # the summary's own 999 h count for nothing
+
+
+def test_a_p6_wbs_activity_spans_its_own_wbs_node():
+    acts = [Activity("S", name="summary", type=ActivityType.WBS_SUMMARY, wbs=("P", "1")),
+            Activity("A", duration_h=8, wbs=("P", "1")), Activity("B", duration_h=24, wbs=("P", "1", "2")),
+            Activity("C", duration_h=80, wbs=("P", "9"))]
+    r = compute_cpm(std_schedule(acts, [Relationship("A", "B")]))
+    assert (r.dates["S"].early_start, r.dates["S"].early_finish) == (datetime(2024, 3, 4, 8),
+                                                                       datetime(2024, 3, 7, 17))

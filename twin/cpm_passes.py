@@ -18,6 +18,7 @@ _POS = 1 << 62
 _LOE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
 # enum members as module constants: attribute access on an Enum class is slow in a hot loop
 _FM = ActivityType.FINISH_MILESTONE
+_WBS = ActivityType.WBS_SUMMARY
 _MILESTONES = (ActivityType.START_MILESTONE, ActivityType.FINISH_MILESTONE)
 _FWD_START = (ConstraintType.START_ON_OR_AFTER, ConstraintType.START_ON)
 _FWD_FINISH = (ConstraintType.FINISH_ON_OR_AFTER, ConstraintType.FINISH_ON)
@@ -132,16 +133,52 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
         ds[i] = _m(a.actual_start) if started else s
         df[i] = e
         driver[i] = drv
+    net.summaries = _summary_children(net)
     _level_of_effort_forward(net, es, ef, ds, df, dd)
+    _summaries_span(net, es, ef, "early")
     net.drive_start, net.drive_finish, net.driver = ds, df, driver
     return es, ef
+
+
+def _summary_children(net) -> dict[int, list[int]]:
+    """WBS summary activity -> the activities it summarises, deepest summaries first.
+
+    MS Project style: the activities whose WBS path starts with the summary's path plus its name;
+    P6 style (``TT_WBS``), when there are none: those in the summary's own WBS node and below.
+    """
+    summaries = [i for i, a in enumerate(net.acts) if a.type is _WBS]
+    if not summaries:
+        return {}
+    by_prefix: dict[tuple[str, ...], list[int]] = {}
+    for j, a in enumerate(net.acts):
+        for k in range(len(a.wbs) + 1):
+            by_prefix.setdefault(tuple(a.wbs[:k]), []).append(j)
+    out: list[tuple[int, int, list[int]]] = []
+    for i in summaries:
+        a = net.acts[i]
+        for prefix in ((*a.wbs, a.name), tuple(a.wbs)) if a.name else (tuple(a.wbs),):
+            kids = [j for j in by_prefix.get(prefix, ()) if j != i]
+            if kids:
+                out.append((len(prefix), i, kids))
+                break
+    out.sort(key=lambda x: -x[0])
+    return {i: kids for _, i, kids in out}
+
+
+def _summaries_span(net, start: list[int], finish: list[int], _which: str) -> None:
+    """A WBS summary spans the dates of what it summarises (nested summaries first)."""
+    for i, kids in net.summaries.items():
+        start[i] = min(start[j] for j in kids)
+        finish[i] = max(finish[j] for j in kids)
+        if _which == "early":
+            net.dur[i] = max(0, net.cal[i].between(start[i], finish[i]))
 
 
 def _level_of_effort_forward(net, es, ef, ds, df, dd) -> None:
     """LOE / WBS summary: start at the predecessors' dates, finish at the successors'."""
     for i in [k for k, flag in enumerate(net.loe) if flag]:
         a = net.acts[i]
-        if a.actual_finish is not None:
+        if a.actual_finish is not None or i in net.summaries:
             continue
         cal = net.cal[i]
         fin = _NEG
@@ -228,6 +265,7 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
                 s_ = cal.at_offset(w - d, "start")
         ls[i], lf[i] = s_, f
     _level_of_effort_backward(net, ls, lf)
+    _summaries_span(net, ls, lf, "late")
     return ls, lf
 
 
@@ -236,7 +274,7 @@ def _level_of_effort_backward(net, ls: list[int], lf: list[int]) -> None:
     successors like any activity's)."""
     for i in [k for k, flag in enumerate(net.loe) if flag]:
         a = net.acts[i]
-        if a.actual_start is not None or not net.in_links[i]:
+        if a.actual_start is not None or not net.in_links[i] or i in net.summaries:
             continue
         cal, start = net.cal[i], _NEG
         for p, t, lag in net.in_links[i]:
