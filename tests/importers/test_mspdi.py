@@ -307,3 +307,11 @@ def test_writer_is_atomic(tmp_path):
     with pytest.raises(ScheduleError, match="does not exist"):
         write_mspdi(rich_schedule(), tmp_path / "no" / "x.xml")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_project_start_falls_back_to_the_first_task_with_a_warning(tmp_path):
+    p = msp(tmp_path, task(1, extra="<Start>2026-03-04T08:00:00</Start>") + task(2, extra="<Start>2026-03-03T13:00:00</Start>"))
+    p.write_text(p.read_text().replace("<StartDate>2026-03-02T08:00:00</StartDate>", ""))
+    s = read_mspdi(p)
+    assert s.start == datetime(2026, 3, 3, 13)
+    assert sum("no project start date" in w for w in s.warnings) == 1

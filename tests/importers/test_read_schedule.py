@@ -92,3 +92,9 @@ def test_xer_goes_to_the_xer_reader(shared):
     path = _sample(shared, "schedules/p6_resource_rates.xer")
     s = read_schedule(path)
     assert len(s.activities) == 1 and s.source == str(path)
+
+
+def test_options_that_do_not_apply_are_refused(shared):
+    path = _sample(shared, "schedules/msp_relations.xml")
+    with pytest.raises(ScheduleError, match="option\\(s\\) start do not apply to MS Project XML files"):
+        read_schedule(path, start="2026-03-02")

@@ -14,6 +14,7 @@ package loads neither ifcopenshell nor an XML parser.
 """
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ WRITE_FORMATS: tuple[str, ...] = ("mspdi", "csv")
 """Format names ``write_schedule(format=...)`` accepts."""
 
 _MSP_NS = b"http://schemas.microsoft.com/project"
+_LABELS = {"xer": "P6 XER", "p6xml": "P6 XML", "mspdi": "MS Project XML", "csv": "CSV", "ifc": "IFC"}
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -96,21 +98,23 @@ def read_schedule(path: str | os.PathLike[str], *, format: str | None = None, **
     if not p.is_file():
         raise MissingFileError(p, "schedule file")
     if fmt == "xer":
-        from twin.importers.xer import read_xer
-        return read_xer(p, **options)
-    if fmt == "p6xml":
-        from twin.importers.p6xml import read_p6xml
-        return read_p6xml(p, **options)
-    if fmt == "mspdi":
-        from twin.importers.mspdi import read_mspdi
-        return read_mspdi(p, **options)
-    if fmt == "csv":
-        from twin.importers.csv import read_csv
-        return read_csv(p, **options)
-    if fmt == "ifc":
-        from twin.ifc.schedule4d_read import read_ifc_schedule
-        return read_ifc_schedule(p, **options)
-    raise ScheduleError(f"{p}: unknown schedule format '{format}' (expected one of {', '.join(FORMATS)})")
+        from twin.importers.xer import read_xer as reader
+    elif fmt == "p6xml":
+        from twin.importers.p6xml import read_p6xml as reader
+    elif fmt == "mspdi":
+        from twin.importers.mspdi import read_mspdi as reader
+    elif fmt == "csv":
+        from twin.importers.csv import read_csv as reader
+    elif fmt == "ifc":
+        from twin.ifc.schedule4d_read import read_ifc_schedule as reader
+    else:
+        raise ScheduleError(f"{p}: unknown schedule format '{format}' (expected one of {', '.join(FORMATS)})")
+    accepted = inspect.signature(reader).parameters
+    unknown = [k for k in options if k not in accepted or k == "path"]
+    if unknown:
+        raise ScheduleError(f"{p}: option(s) {', '.join(unknown)} do not apply to {_LABELS[fmt]} files "
+                            f"(they take: {', '.join(k for k in accepted if k != 'path') or 'no options'})")
+    return reader(p, **options)
 
 
 def write_schedule(schedule: Schedule, path: str | os.PathLike[str], *, format: str | None = None) -> list[str]:

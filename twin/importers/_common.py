@@ -37,6 +37,7 @@ __all__ = [
     "local_name",
     "leaf_texts",
     "children",
+    "fallback_start",
 ]
 
 _DAY_8H = ((480, 720), (780, 1020))
@@ -324,3 +325,17 @@ def children(elem: ET.Element | None, *path: str) -> Iterator[ET.Element]:
     for c in elem:
         if local_name(c.tag) == path[0]:
             yield from children(c, *path[1:])
+
+
+def fallback_start(declared: datetime | None, activities: Mapping[str, Activity], warnings: list[str],
+                   source: str) -> datetime | None:
+    """The project start: as declared, else the earliest planned or actual start (with a warning)."""
+    if declared is not None:
+        return declared
+    starts = [d for a in activities.values() for d in (a.planned_start, a.actual_start) if d is not None]
+    if not starts:
+        return None
+    first = min(starts)
+    warnings.append(f"{source}: no project start date in the file; using the earliest activity start "
+                    f"{first:%Y-%m-%d %H:%M}")
+    return first

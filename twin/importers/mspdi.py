@@ -46,7 +46,8 @@ from typing import Any
 
 from twin.errors import MissingFileError, ScheduleError
 from twin.importers._common import (
-    check_logic, children, leaf_texts, local_name, parse_datetime, parse_iso_duration_h, parse_xml,
+    check_logic, children, fallback_start, leaf_texts, local_name, parse_datetime, parse_iso_duration_h,
+    parse_xml,
 )
 from twin.schedule import (
     Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Interval, RelationType,
@@ -170,10 +171,10 @@ def read_mspdi(path: str | os.PathLike[str]) -> Schedule:
     rels, dups = check_logic(activities, rels, calendars, default_cal, source=str(p))
     ctx.warnings += dups
     from_finish = head.get("ScheduleFromStart") == "0"
+    start = fallback_start(ctx.date(head.get("StartDate"), "project StartDate"), activities, ctx.warnings, str(p))
     return Schedule(
         activities=activities, relationships=rels, calendars=calendars, default_calendar=default_cal,
-        start=ctx.date(head.get("StartDate"), "project StartDate"),
-        data_date=ctx.date(head.get("StatusDate"), "project StatusDate"),
+        start=start, data_date=ctx.date(head.get("StatusDate"), "project StatusDate"),
         finish_constraint=ctx.date(head.get("FinishDate"), "project FinishDate") if from_finish else None,
         resources=resources, assignments=assignments, name=head.get("Title") or head.get("Name") or p.stem,
         source=str(p), warnings=tuple(ctx.warnings),

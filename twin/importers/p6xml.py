@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import Any
 
 from twin.errors import MissingFileError, ScheduleError
-from twin.importers._common import check_logic, children, leaf_texts, local_name, parse_datetime, parse_xml
+from twin.importers._common import (
+    check_logic, children, fallback_start, leaf_texts, local_name, parse_datetime, parse_xml,
+)
 from twin.schedule import (
     Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Interval, RelationType,
     Relationship, Resource, Schedule, ScheduleOptions,
@@ -226,9 +228,11 @@ def read_p6xml(path: str | os.PathLike[str], *, project: str | None = None) -> S
     resources, assignments = _resources(r, by_oid, calendars)
     rels, dups = check_logic(activities, rels, calendars, default_cal, source=str(p))
     r.warnings += dups
+    start = fallback_start(r.date(head.get("PlannedStartDate"), "project PlannedStartDate"), activities,
+                           r.warnings, str(p))
     return Schedule(
         activities=activities, relationships=rels, calendars=calendars, default_calendar=default_cal,
-        start=r.date(head.get("PlannedStartDate"), "project PlannedStartDate"),
+        start=start,
         data_date=r.date(head.get("DataDate") or head.get("CurrentDataDate"), "project DataDate"),
         finish_constraint=r.date(head.get("MustFinishByDate"), "project MustFinishByDate"),
         options=_options(projects[0]), resources=resources, assignments=assignments,
