@@ -94,6 +94,19 @@ def bench_hs2() -> None:
           f"{len(schedule.relationships)} relationships)")
     print(f"   twin compute_cpm:     {t_cpm:8.3f} s   (dates equal to P6's: {equal} of {len(schedule.activities)})")
     try:
+        from xerparser import Xer
+
+        def parse_xerparser():
+            with open(HS2, encoding=Xer.CODEC, errors="ignore") as fh:
+                return Xer(fh.read())
+
+        t_xp, xer = timed(parse_xerparser)
+        project = next(iter(xer.projects.values()))
+        print(f"   xerparser (Python):   {t_xp:8.3f} s   ({len(project.tasks)} activities, "
+              f"{len(project.relationships)} relationships)")
+    except Exception as exc:  # reference unavailable: say so, keep going
+        print(f"   xerparser reference skipped: {exc}")
+    try:
         import jpype
         import mpxj  # noqa: F401
 
