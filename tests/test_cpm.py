@@ -268,3 +268,11 @@ def test_a_p6_wbs_activity_spans_its_own_wbs_node():
     r = compute_cpm(std_schedule(acts, [Relationship("A", "B")]))
     assert (r.dates["S"].early_start, r.dates["S"].early_finish) == (datetime(2024, 3, 4, 8),
                                                                        datetime(2024, 3, 7, 17))
+
+
+def test_open_ends_can_be_made_critical():
+    acts = [Activity("A", duration_h=8), Activity("B", duration_h=40)]
+    plain = compute_cpm(std_schedule(acts, []))
+    assert plain.dates["A"].total_float_h == 32.0
+    s = std_schedule(acts, [], options=ScheduleOptions(open_ends_critical=True))
+    assert compute_cpm(s).dates["A"].total_float_h == 0.0

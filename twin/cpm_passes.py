@@ -204,6 +204,7 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
     if schedule.finish_constraint is not None:
         end = _m(schedule.finish_constraint)
     loe = net.loe
+    open_critical = schedule.options.open_ends_critical
     for i in reversed(net.order):
         a, cal, d = net.acts[i], net.cal[i], dur[i]
         fin_c, start_c = _POS, _POS
@@ -236,6 +237,8 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
                     start_c = c
         if not has_succ or loe[i]:
             fin_c = min(fin_c, end)
+            if open_critical and not loe[i]:  # P6 "make open-ended activities critical"
+                fin_c = min(fin_c, ef[i])
         if a.actual_start is None:
             for con in a.constraints:
                 if con.date is None:
