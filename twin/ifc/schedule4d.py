@@ -270,8 +270,8 @@ def write_4d(
     done = 0
     tasks: dict[str, Any] = {}
     for a in schedule.activities.values():
-        task = ifcopenshell.api.sequence.add_task(
-            f, work_schedule=ws, name=a.name or a.id, identification=a.id,
+        task = ifcopenshell.api.sequence.add_task(     # assigned to the schedule below, all at once
+            f, name=a.name or a.id, identification=a.id,
             description=" / ".join(a.wbs) or None, predefined_type="CONSTRUCTION")
         task.IsMilestone = a.type.is_milestone
         if a.attributes.get("trade"):
@@ -280,6 +280,9 @@ def write_4d(
         done += 1
         if progress and done % 50 == 0:
             progress(done, total)
+    # One IfcRelAssignsToControl for every task (add_task(work_schedule=...) appends to the relationship
+    # task by task, which is quadratic in the number of tasks).
+    ifcopenshell.api.control.assign_control(f, relating_control=ws, related_objects=list(tasks.values()))
     by_cal: dict[str, list[Any]] = {}
     for aid, cid in cal_of.items():
         if cid in calendars:
