@@ -276,3 +276,9 @@ def test_open_ends_can_be_made_critical():
     assert plain.dates["A"].total_float_h == 32.0
     s = std_schedule(acts, [], options=ScheduleOptions(open_ends_critical=True))
     assert compute_cpm(s).dates["A"].total_float_h == 0.0
+
+
+def test_actual_dates_after_the_data_date_are_a_counted_warning():
+    acts = [Activity("A", duration_h=8, actual_start=datetime(2024, 3, 12, 8), actual_finish=datetime(2024, 3, 12, 17))]
+    r = compute_cpm(std_schedule(acts, [], data_date=datetime(2024, 3, 11)))
+    assert any("1 activities have actual dates after the data date" in w and "A" in w for w in r.warnings)

@@ -300,6 +300,12 @@ def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None) -> Cpm
             raise ScheduleError("the schedule has no start date, data date or planned start to schedule from")
         dd_dt = min(starts)
         net.warnings.append(f"no data date or project start: scheduling from the earliest planned start {dd_dt}")
+    future = [a.id for a in net.acts
+              if (a.actual_finish or a.actual_start) is not None and (a.actual_finish or a.actual_start) > dd_dt]
+    if future:
+        shown = ", ".join(future[:5]) + (f" and {len(future) - 5} more" if len(future) > 5 else "")
+        net.warnings.append(f"{len(future)} activities have actual dates after the data date {dd_dt:%Y-%m-%d %H:%M}: "
+                            f"{shown}")
     from twin.cpm_passes import backward, forward, floats_and_paths
     try:
         dd = to_minutes(dd_dt)
