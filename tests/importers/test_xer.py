@@ -166,6 +166,7 @@ def test_hs2_keeps_every_relationship_and_names_the_19_corrupt_dates(hs2_schedul
     assert not [w for w in hs2_schedule.warnings if "relationship ignored" in w]
 
 
+@pytest.mark.slow
 def test_hs2_agrees_with_mpxj(hs2_schedule, sample, mpxj):
     from java.time import LocalDateTime  # type: ignore[import-not-found]
     from org.mpxj import TimeUnit  # type: ignore[import-not-found]
