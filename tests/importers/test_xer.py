@@ -200,3 +200,27 @@ def test_p6_resource_rates_file(sample):
     assert s.activities["A1000"].duration_h == 240
     assert [a.resource for a in s.assignments] == ["R1"] * 5
     assert s.calendars["597"].week[0] == ((480, 720), (780, 1020))
+
+
+@pytest.mark.slow
+def test_hs2_calendar_arithmetic_agrees_with_mpxj(hs2_schedule, sample, mpxj):
+    """Adding working hours on each HS2 calendar (holidays, lunch breaks, 7-day weeks) gives MPXJ's
+    ProjectCalendar.getDate, the finish instant, for random starts and durations."""
+    from datetime import timedelta
+
+    import numpy as np
+    from java.time import LocalDateTime  # type: ignore[import-not-found]
+    from org.mpxj import Duration, TimeUnit  # type: ignore[import-not-found]
+    from org.mpxj.reader import UniversalProjectReader  # type: ignore[import-not-found]
+
+    project = UniversalProjectReader().read(str(sample(HS2)))
+    rng = np.random.default_rng(1)
+    for cal in project.getCalendars():
+        ours = WorkCalendar(hs2_schedule.calendars[str(cal.getUniqueID())])
+        for _ in range(100):
+            start = datetime(2016, 1, 1) + timedelta(hours=int(rng.integers(0, 365 * 4 * 24)))
+            hours = int(rng.integers(1, 2000))
+            j = cal.getDate(LocalDateTime.of(start.year, start.month, start.day, start.hour, start.minute),
+                            Duration.getInstance(hours, TimeUnit.HOURS))
+            theirs = datetime(j.getYear(), j.getMonthValue(), j.getDayOfMonth(), j.getHour(), j.getMinute())
+            assert ours.add_working(start, hours * 60) == theirs, (str(cal.getName()), start, hours)
