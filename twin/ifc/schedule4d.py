@@ -302,20 +302,25 @@ def write_4d(
     for a in schedule.activities.values():
         _task_time(f, tasks[a.id], a, hpd[a.id], cpm)
     missing: list[str] = []
-    n_links = 0
+    by_product: dict[str, list[Any]] = {}
     for act, gid in links.pairs:
-        done += 1
-        if progress and done % 200 == 0:
-            progress(done, total)
         if act not in tasks:
             raise InputError(f"link ({act}, {gid}) names an activity not in the schedule")
+        by_product.setdefault(gid, [])
+        if tasks[act] not in by_product[gid]:
+            by_product[gid].append(tasks[act])
+    n_links = 0
+    for gid, outputs in by_product.items():
+        done += len(outputs)
+        if progress and done % 200 < len(outputs):
+            progress(done, total)
         try:
             product = f.by_guid(gid)
         except RuntimeError:
             missing.append(gid)
             continue
-        ifcopenshell.api.sequence.assign_product(f, relating_product=product, related_object=tasks[act])
-        n_links += 1
+        _assign_products(f, product, outputs)
+        n_links += len(outputs)
     if progress:
         progress(total, total)
     out = Path(out_path)
@@ -326,6 +331,21 @@ def write_4d(
                         + ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else ""))
     return Export4D(str(out), f.schema, len(tasks), len(schedule.relationships), n_lags, n_links,
                     len(calendars), tuple(dict.fromkeys(missing)), tuple(warnings))
+
+
+def _assign_products(f: ifcopenshell.file, product: Any, outputs: list[Any]) -> None:
+    """Make ``outputs`` (tasks) produce ``product``: what ``api.sequence.assign_product`` does per task
+    (one IfcRelAssignsToProduct per product, tasks appended to the one the product already has), in one
+    step per product, because the api's per-call duplicate scan over the task's assignments is quadratic
+    for tasks that build many elements."""
+    rel = product.ReferencedBy[0] if product.ReferencedBy else None
+    if rel is None:
+        ifcopenshell.api.sequence.assign_product(f, relating_product=product, related_object=outputs[0])
+        rel = product.ReferencedBy[0]
+        outputs = outputs[1:]
+    new = [t for t in outputs if t not in rel.RelatedObjects]
+    if new:
+        rel.RelatedObjects = list(rel.RelatedObjects) + new
 
 
 def _task_time(f: ifcopenshell.file, task: Any, a: Any, hpd: float, cpm: Any) -> None:
