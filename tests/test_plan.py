@@ -286,3 +286,12 @@ def test_structure_first_beats_storey_by_storey_on_the_demo_building(demo_model)
     sbs = compute_cpm(generate_plan(demo_model, "storey-by-storey", zones=2, start=START).schedule)
     sf = compute_cpm(generate_plan(demo_model, "structure-first", zones=2, start=START).schedule)
     assert sf.finish < sbs.finish
+
+
+def test_longer_crew_days_shorten_durations_but_keep_the_calendar(tmp_path):
+    p = tmp_path / "rates.toml"
+    p.write_text("[defaults]\nhours_per_day = 10.0\n")
+    plan = generate_plan(frame_model(slab_volume=100.0), "storey-by-storey", start=START, rates=load_rates(p))
+    assert plan.schedule.get_activity("L00-Z1-SLB").duration_h == 40.0      # 4 crew-days of 10 h
+    cal = plan.schedule.calendars[plan.schedule.default_calendar]
+    assert cal.hours_per_day == 8.0 and cal.id == "standard"

@@ -369,7 +369,7 @@ def generate_plan(
     start : project start (date-times are naive local; a date starts at 08:00); default next Monday
     lag_storeys : ``structure-first``: how many storeys the follow-on trades stay behind the frame
     crews : crews per trade name (parallel crews on alternate zones); default 1, ``two-crews``: 2
-    calendar : working calendar (default Monday-Friday, ``rates.hours_per_day`` hours)
+    calendar : working calendar (default: Monday-Friday, 08:00-12:00 and 13:00-17:00)
     cranes : crane resource ids; lifts are assigned to the first (several cranes: see twin.sim)
 
     Returns
@@ -410,7 +410,9 @@ def generate_plan(
     begin = _start(start)
     acts, rels = _milestones(acts, rels, begin)
     resources, assignments = _resources(acts, trade_list, n_crews, cranes, rates, z_index)
-    cal = calendar or Calendar("standard", name=f"Monday-Friday {rates.hours_per_day:g} h", hours_per_day=rates.hours_per_day)
+    # The rate table's hours_per_day is the length of a crew-day (durations are working hours); the
+    # calendar's own week says when those hours are worked.
+    cal = calendar or Calendar("standard", name="Monday-Friday 08:00-17:00")
     schedule = Schedule(
         activities=acts, relationships=tuple(rels), calendars={cal.id: cal}, default_calendar=cal.id,
         start=begin, resources=resources, assignments=tuple(assignments),
