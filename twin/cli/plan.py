@@ -194,9 +194,9 @@ def _rules_file(path: Path | None, model, schedule):
 @app.command("link")
 @handle_errors
 def link_command(
-    model_path: Path = typer.Argument(..., metavar="MODEL", help="IFC model (IFC4/IFC4X3 for the 4D export)."),
+    model_path: Path = typer.Argument(..., metavar="MODEL", help="IFC model (an IFC2X3 model needs --upgrade for -o)."),
     schedule_path: Path = typer.Argument(..., metavar="SCHEDULE", help="Schedule: .xer, .xml, .csv or IFC 4D."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules TOML or scenario.toml ([links] section)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rules TOML, or a scenario.toml (its links section)."),
     links_csv: Optional[Path] = typer.Option(None, "--links", help="Explicit GlobalId,activity_id CSV."),
     mode: Optional[str] = typer.Option(None, "--mode", help="first (default) or all."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the 4D IFC here (a copy of MODEL)."),
@@ -209,6 +209,8 @@ def link_command(
     from twin.links import apply_rules, read_link_csv
     from twin.plan import load_rates
 
+    if mode not in (None, "first", "all"):
+        raise InputError(f"--mode: must be 'first' or 'all', got '{mode}'")
     if not model_path.is_file():
         raise MissingFileError(model_path, "IFC model")
     if output is not None:
@@ -266,7 +268,7 @@ def _export(model_path: Path, schedule, links, output: Path, quiet: bool, upgrad
 @handle_errors
 def init_command(
     model_path: Path = typer.Argument(..., metavar="MODEL", help="IFC model file."),
-    schedule_path: Optional[Path] = typer.Argument(None, metavar="[SCHEDULE]", help="Schedule file (else a plan strategy)."),
+    schedule_path: Optional[Path] = typer.Argument(None, metavar="SCHEDULE", help="Schedule file (else a plan strategy)."),
     output: Path = typer.Option(Path("scenario.toml"), "--output", "-o", help="Scenario file to write."),
     strategy: str = typer.Option("storey-by-storey", "--strategy", "-s", help="Plan strategy when there is no schedule."),
     zones: int = typer.Option(2, "--zones", "-z", help="Plan zones when there is no schedule."),
