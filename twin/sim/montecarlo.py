@@ -26,7 +26,7 @@ from twin.sim.results import MonteCarloResult
 __all__ = ["PATHS", "choose_path", "run_chunk", "run_monte_carlo"]
 
 PATHS = ("auto", "vectorised", "simpy")
-_CACHE: dict[int, tuple[SimConfig, Any]] = {}
+_CACHE: dict[tuple[int, str], tuple[SimConfig, Any]] = {}
 _STATE: dict[str, Any] = {}
 
 
@@ -44,7 +44,7 @@ def choose_path(config: SimConfig) -> str:
 
 
 def _prepared(config: SimConfig, path: str):
-    hit = _CACHE.get(id(config))
+    hit = _CACHE.get((id(config), path))
     if hit is not None and hit[0] is config:
         return hit[1]
     if path == "simpy":
@@ -54,7 +54,7 @@ def _prepared(config: SimConfig, path: str):
         from twin.sim.network import compile_network
         prep = compile_network(config.schedule)
     _CACHE.clear()
-    _CACHE[id(config)] = (config, prep)
+    _CACHE[(id(config), path)] = (config, prep)
     return prep
 
 
