@@ -241,6 +241,16 @@ def link_command(
     console.print(f"{c['linked']} of {c['elements']} elements linked, {c['unlinked']} unlinked "
                   f"({c['unlinked_with_geometry']} with geometry), {c['multiple']} on several activities, "
                   f"{c['empty_activities']} of {c['activities']} activities without elements")
+    def label(g: str) -> str:
+        el = model.elements[g]
+        return f"{el.ifc_class} '{el.name}' {g}" if el.name else f"{el.ifc_class} {g}"
+
+    for title, items in (("unlinked elements with geometry", [label(g) for g in report.unlinked_with_geometry]),
+                         ("elements on several activities", [f"{label(g)} ({', '.join(a)})" for g, a in report.multiple]),
+                         ("activities without elements", report.empty_activities)):
+        if items:
+            shown = ", ".join(list(items)[:10]) + (f" ... and {len(items) - 10} more (see --json)" if len(items) > 10 else "")
+            console.print(f"{title}: {shown}", highlight=False)
     if output is not None:
         e = info["export"]
         console.print(f"wrote {e['path']} ({e['schema']}): {e['tasks']} tasks, {e['sequences']} sequences "
