@@ -295,3 +295,22 @@ def test_longer_crew_days_shorten_durations_but_keep_the_calendar(tmp_path):
     assert plan.schedule.get_activity("L00-Z1-SLB").duration_h == 40.0      # 4 crew-days of 10 h
     cal = plan.schedule.calendars[plan.schedule.default_calendar]
     assert cal.hours_per_day == 8.0 and cal.id == "standard"
+
+
+@pytest.mark.slow
+def test_doubling_the_demo_buildings_slab_volumes_lengthens_its_slab_activities(demo_model):
+    from dataclasses import replace
+
+    def doubled(e):
+        if e.ifc_class != "IfcSlab":
+            return e
+        return replace(e, quantities={k: (2 * v if k.endswith("Volume") else v) for k, v in e.quantities.items()})
+
+    big = replace(demo_model, elements={g: doubled(e) for g, e in demo_model.elements.items()})
+    a = generate_plan(demo_model, "storey-by-storey", zones=2, start=START).schedule
+    b = generate_plan(big, "storey-by-storey", zones=2, start=START).schedule
+    slabs = [k for k, x in a.activities.items() if x.attributes.get("trade") == "slabs"]
+    assert slabs and all(a.activities[k].attributes["quantity_source"] == "qto" for k in slabs)
+    assert all(b.activities[k].duration_h > a.activities[k].duration_h for k in slabs)
+    others = [k for k, x in a.activities.items() if x.attributes.get("trade") == "columns"]
+    assert all(b.activities[k].duration_h == a.activities[k].duration_h for k in others)
