@@ -54,13 +54,15 @@ def _ours(model, windows, links, dates, size):
     view = FourDView(scene, windows, links, title="bench")
     build = time.perf_counter() - t
     scene.render()                                   # first render compiles shaders; not a slider move
-    slider, update, render = [], [], []
+    slider, update, render, cpu = [], [], [], []
     for at in dates:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         view.show(at)
         t1 = time.perf_counter()
         scene.render()
         t2 = time.perf_counter()
+        cpu.append(time.process_time() - c0)
         update.append(t1 - t0)
         render.append(t2 - t1)
         slider.append(t2 - t0)
@@ -72,7 +74,7 @@ def _ours(model, windows, links, dates, size):
         redraw.append(time.perf_counter() - t0)
     info = {"elements": len(scene.element_ids), "triangles": scene.n_cells}
     scene.close()
-    return build, slider, update, render, redraw, info
+    return build, slider, update, render, redraw, cpu, info
 
 
 def _naive(model, windows, links, dates, size):
@@ -96,8 +98,9 @@ def _naive(model, windows, links, dates, size):
     timeline = build_timeline(windows, links, ids)
     material = material_colours(ids, model.elements)
     pl.render()
-    slider, render = [], []
+    slider, render, cpu = [], [], []
     for at in dates:
+        c0 = time.process_time()
         t0 = time.perf_counter()
         rgb, opacity = appearance_arrays(timeline.state_at(at), material, DEFAULT_PROFILE)
         for actor, c, o in zip(actors, rgb, opacity):
@@ -109,10 +112,11 @@ def _naive(model, windows, links, dates, size):
         pl.render()
         pl.screenshot(return_img=True)
         t2 = time.perf_counter()
+        cpu.append(time.process_time() - c0)
         render.append(t2 - t1)
         slider.append(t2 - t0)
     pl.close()
-    return build, slider, render
+    return build, slider, render, cpu
 
 
 def _fmt(values):
@@ -140,24 +144,28 @@ def main() -> None:
     lo, hi = min(starts), max(finishes)
     dates = [lo + (hi - lo) * f for f in np.linspace(0.02, 0.98, args.frames)]
     size = (args.width, args.height)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at start (other processes share the CPUs)")
     print(f"model: {len(model.meshes)} meshes, {len(links)} links, {len(windows)} activities; "
           f"loaded in {load_s:.1f} s; backend {backend}; window {size[0]}x{size[1]}")
 
-    build, slider, update, render, redraw, info = _ours(model, windows, links, dates, size)
+    build, slider, update, render, redraw, cpu, info = _ours(model, windows, links, dates, size)
     print(f"\nours (twin.viz, merged geometry; {info['elements']} elements, {info['triangles']} triangles)")
     print(f"  scene build (once per model)      {build:.2f} s")
     print(f"  slider -> updated view ({len(dates)} dates) {_fmt(slider)}   target < 1 s")
     print(f"    of which state + colour update  {_fmt(update)}")
     print(f"    of which render + read-back     {_fmt(render)}   target < 0.3 s")
     print(f"  redraw without change             {_fmt(redraw)}")
+    print(f"  CPU time per slider move (all threads, incl. llvmpipe) {_fmt(cpu)}")
 
     if args.naive_frames > 0:
-        nb, ns, nr = _naive(model, windows, links, dates[:: max(1, len(dates) // args.naive_frames)]
+        nb, ns, nr, nc = _naive(model, windows, links, dates[:: max(1, len(dates) // args.naive_frames)]
                             [: args.naive_frames], size)
         print(f"\nreference (one actor per element, {args.naive_frames} dates)")
         print(f"  scene build                       {nb:.2f} s")
         print(f"  slider -> updated view            {_fmt(ns)}")
         print(f"    of which render + read-back     {_fmt(nr)}")
+        print(f"  CPU time per slider move          {_fmt(nc)}")
         print(f"\nspeed-up, slider median: {statistics.median(ns) / statistics.median(slider):.1f}x; "
               f"build: {nb / build:.1f}x")
 

@@ -49,6 +49,8 @@ __all__ = [
     "get_active_tasks",
     "element_values_from_activities",
     "progress_curve",
+    "resource_usage",
+    "schedule_demands",
     "to_minutes",
 ]
 
@@ -518,3 +520,76 @@ def progress_curve(
     frac = np.clip((t[:, None] - s_arr[None, :]) / span[None, :], 0.0, 1.0)   # (T, A)
     frac = np.where(t[:, None] >= f_arr[None, :], 1.0, frac)
     return 100.0 * (frac @ w_arr) / w_arr.sum()
+
+
+def resource_usage(
+    windows: Mapping[str, TaskWindow],
+    demands: Mapping[str, Mapping[str, float]],
+    times: Sequence[datetime],
+) -> dict[str, NDArray[np.float64]]:
+    """Units of each resource in use over time: the sum over activities under way at each date.
+
+    Parameters
+    ----------
+    windows : activity id -> TaskWindow (effective dates are used: actual where known)
+    demands : activity id -> {resource name: units} (crews of a trade, a crane, a hoist...);
+        activities without a window are ignored
+    times : length T dates
+
+    Returns
+    -------
+    dict resource name -> ndarray, shape (T,), float64, in resource order of first appearance.
+
+    Examples
+    --------
+    >>> from datetime import datetime as dt
+    >>> w = {"A": TaskWindow("A", dt(2025, 1, 1), dt(2025, 1, 5)),
+    ...      "B": TaskWindow("B", dt(2025, 1, 3), dt(2025, 1, 9))}
+    >>> use = resource_usage(w, {"A": {"crane": 1}, "B": {"crane": 1}}, [dt(2025, 1, d) for d in (2, 4, 6)])
+    >>> use["crane"].tolist()
+    [1.0, 2.0, 1.0]
+    """
+    t = np.array([to_minutes(x) for x in times], dtype=float)
+    out: dict[str, NDArray[np.float64]] = {}
+    for aid, need in demands.items():
+        win = windows.get(aid)
+        if win is None:
+            continue
+        s, f = to_minutes(win.effective_start), to_minutes(win.effective_finish)
+        active = (t >= s) & (t < f)
+        for res, units in need.items():
+            if res not in out:
+                out[res] = np.zeros(len(t))
+            out[res] += active * float(units)
+    return out
+
+
+def schedule_demands(schedule: Schedule) -> dict[str, dict[str, float]]:
+    """Resource demand per activity as a schedule states it, for :func:`resource_usage`.
+
+    Resource assignments (P6 TASKRSRC, MS Project assignments) give ``{resource: units}``. Activities
+    without assignments that carry a ``crew`` (else ``trade``) attribute, as ``twin plan`` writes,
+    need one crew ``"crew:<name>"``; with a positive ``lifts`` attribute they also need the crane
+    (``"crane"``) while under way.
+    """
+    out: dict[str, dict[str, float]] = {}
+    for a in schedule.assignments:
+        need = out.setdefault(a.activity, {})
+        need[a.resource] = need.get(a.resource, 0.0) + float(a.units)
+    for aid, act in schedule.activities.items():
+        if aid in out:
+            continue
+        attrs = act.attributes or {}
+        crew = attrs.get("crew") or attrs.get("trade")
+        need = {}
+        if crew:
+            need[f"crew:{crew}"] = 1.0
+        try:
+            lifts = float(attrs.get("lifts") or 0)
+        except (TypeError, ValueError):
+            lifts = 0.0
+        if lifts > 0:
+            need["crane"] = 1.0
+        if need:
+            out[aid] = need
+    return out

@@ -103,9 +103,12 @@ def test_finish_histogram_counts_every_run_and_marks_percentiles():
 
 def test_utilisation_marks_over_capacity_stretches():
     times = [dt(2025, 3, 1) + timedelta(days=i) for i in range(5)]
-    fig = utilisation_chart(times, {"Crane": [1, 3, 3, 1, 0]}, capacity={"Crane": 2})
+    fig = utilisation_chart(times, {"Crane": [1, 3, 3, 1, 0], "Crew": [1, 1, 0, 0, 0]}, capacity={"Crane": 2})
     over = _trace(fig, "Crane over capacity")
     assert [y for y in over.y if y is not None] == [3, 3, 3, 3]
+    assert over.x[0] == times[1] and over.x[1] == times[2]      # one flat segment per step
+    assert [a.text for a in fig.layout.annotations] == ["Crane", "Crew"]   # one row per resource
+    assert not any(t.name == "Crew over capacity" for t in fig.data)
     with pytest.raises(InputError, match="'Crane' has 2 values, expected 5"):
         utilisation_chart(times, {"Crane": [1, 2]})
 
@@ -125,3 +128,37 @@ def test_chart_exports_to_a_real_png(tmp_path, schedule):
 def test_unknown_chart_format_is_rejected(tmp_path, schedule):
     with pytest.raises(InputError, match=r"\.png, \.svg"):
         save_figure(gantt_chart(schedule), tmp_path / "g.jpg")
+
+
+class _FakeResult:
+    """The fields of twin.sim.results.MonteCarloResult the chart adapters read."""
+
+    def __init__(self):
+        from twin.worktime import to_minutes
+
+        self.ids = ("A", "B")
+        self.runs = 4
+        self.origin = to_minutes(dt(2025, 3, 3))
+        day = 1440
+        self.finish = np.array([[1 * day, 3 * day], [2 * day, 4 * day], [1 * day, 5 * day], [2 * day, 6 * day]],
+                               dtype=np.int32)
+        self.project_finish = self.origin + self.finish.max(axis=1).astype(np.int64)
+        self.cpm_finish = dt(2025, 3, 5)
+
+
+def test_finish_histogram_from_a_simulation_result_marks_the_cpm_finish():
+    from twin.viz.charts import finish_histogram_from_result
+
+    fig = finish_histogram_from_result(_FakeResult())
+    assert sum(_trace(fig, "Runs").y) == 4
+    assert any(a.text.startswith("CPM 05 Mar 2025") for a in fig.layout.annotations)
+
+
+def test_s_curve_from_a_simulation_result_has_bands_and_the_planned_share():
+    from twin.viz.charts import s_curve_from_result
+
+    dates = [dt(2025, 3, 3) + timedelta(days=i) for i in range(8)]
+    fig = s_curve_from_result(_FakeResult(), dates, planned_finish={"A": dt(2025, 3, 4), "B": dt(2025, 3, 6)})
+    med = _trace(fig, "P50")
+    assert med.y[0] == 0 and med.y[-1] == 100
+    assert list(_trace(fig, "Planned").y) == [0, 50, 50, 100, 100, 100, 100, 100]

@@ -193,3 +193,24 @@ def test_core_module_imports_no_rendering_library():
     code = "import sys, twin.fourd, twin.viz.appearance; print(sorted(m for m in ('pyvista','vtk','plotly') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_resource_usage_sums_units_of_activities_under_way():
+    from twin.fourd import resource_usage
+
+    wins = {"A": w("A", 3, 7), "B": w("B", 5, 10, actual_start=dt(2025, 3, 6))}
+    use = resource_usage(wins, {"A": {"crane": 1, "crew:steel": 2}, "B": {"crane": 1}, "Z": {"crane": 5}},
+                         [dt(2025, 3, d) for d in (2, 4, 6, 8, 12)])
+    assert use["crane"].tolist() == [0, 1, 2, 1, 0]      # B starts on its actual date, the 6th
+    assert use["crew:steel"].tolist() == [0, 2, 2, 0, 0]
+
+
+def test_schedule_demands_prefer_assignments_then_crew_and_lift_attributes():
+    from twin.fourd import schedule_demands
+    from twin.schedule import Assignment
+
+    sched = Schedule({"A": Activity("A", attributes={"crew": "concrete", "lifts": 3}),
+                      "B": Activity("B", attributes={"crew": "steel"}),
+                      "C": Activity("C")},
+                     assignments=(Assignment("B", "CREW-9", 2.0),))
+    assert schedule_demands(sched) == {"B": {"CREW-9": 2.0}, "A": {"crew:concrete": 1.0, "crane": 1.0}}

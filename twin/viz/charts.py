@@ -33,6 +33,8 @@ __all__ = [
     "finish_histogram",
     "utilisation_chart",
     "save_figure",
+    "s_curve_from_result",
+    "finish_histogram_from_result",
 ]
 
 COLOURS = {
@@ -322,36 +324,49 @@ def utilisation_chart(
     series: Mapping[str, Sequence[float]],
     *,
     capacity: Mapping[str, float] | None = None,
-    y_title: str = "units in use",
+    y_title: str = "units",
     title: str = "Resource utilisation",
 ) -> Any:
-    """Use of resources (crews, cranes, hoists) over time as step lines, capacity dashed.
+    """Use of resources (crews, cranes, hoists) over time: one row per resource, capacity dashed.
 
     Parameters
     ----------
     times : length T dates (the value at ``times[i]`` holds until ``times[i + 1]``)
-    series : resource name -> length T units in use (mean over runs, or one run)
-    capacity : resource name -> available units
+    series : resource name -> length T units in use (e.g. :func:`twin.fourd.resource_usage`, or a
+        mean over simulation runs)
+    capacity : resource name -> available units; stretches above it are drawn again in thick red
+
+    Returns
+    -------
+    plotly Figure with, per resource, a filled step trace named after it, a "<name> capacity" trace
+    when a capacity is given, and a "<name> over capacity" trace when it is exceeded.
     """
     go = _go()
     import plotly.colors
+    from plotly.subplots import make_subplots
 
     if not series:
         raise InputError("no resource series to chart")
     t = _as_times(times)
+    names = list(series)
     palette = plotly.colors.qualitative.D3
-    fig = go.Figure()
-    for i, (name, values) in enumerate(series.items()):
-        v = np.asarray(values, dtype=float)
+    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, vertical_spacing=0.25 / max(len(names), 1),
+                        subplot_titles=names)
+    for i, name in enumerate(names):
+        row = i + 1
+        v = np.asarray(series[name], dtype=float)
         if v.shape != (len(t),):
             raise InputError(f"resource '{name}' has {v.size} values, expected {len(t)} (one per date)")
         colour = palette[i % len(palette)]
-        fig.add_trace(go.Scatter(x=t, y=v, mode="lines", line=dict(shape="hv", color=colour, width=2),
-                                 name=name))
+        fig.add_trace(go.Scatter(x=t, y=v, mode="lines", line=dict(shape="hv", color=colour, width=1.5),
+                                 fill="tozeroy", name=name, showlegend=False), row=row, col=1)
         cap = (capacity or {}).get(name)
+        top = float(np.nanmax(v)) if v.size else 0.0
         if cap is not None:
+            top = max(top, float(cap))
             fig.add_trace(go.Scatter(x=[t[0], t[-1]], y=[cap, cap], mode="lines", name=f"{name} capacity",
-                                     line=dict(color=colour, dash="dash", width=1.5)))
+                                     line=dict(color="#333", dash="dash", width=1.2), showlegend=False),
+                          row=row, col=1)
             over = v > cap + 1e-9
             if over.any():
                 # over-capacity stretches drawn again, thick and red: one flat segment per step
@@ -361,11 +376,52 @@ def utilisation_chart(
                     seg_x += [t[j], t[j + 1] if j + 1 < len(t) else t[j], None]
                     seg_y += [float(v[j]), float(v[j]), None]
                 fig.add_trace(go.Scatter(x=seg_x, y=seg_y, mode="lines", name=f"{name} over capacity",
-                                         line=dict(color=COLOURS["critical"], width=5)))
-    fig.update_layout(title=title, template="plotly_white", yaxis=dict(title=y_title, rangemode="tozero"),
-                      xaxis=dict(type="date"), hovermode="x unified",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="right", x=1))
+                                         line=dict(color=COLOURS["critical"], width=5), showlegend=False),
+                              row=row, col=1)
+        fig.update_yaxes(range=[0, max(top, 1.0) * 1.15], title_text=y_title if len(names) == 1 else None,
+                         row=row, col=1, tickfont=dict(size=10), nticks=4)
+    fig.update_layout(title=title, template="plotly_white", hovermode="x unified",
+                      height=120 + 110 * len(names), margin=dict(l=50, r=20, t=80, b=40), showlegend=False)
+    fig.update_annotations(font_size=12, xanchor="left", x=0.0)
+    fig.update_xaxes(type="date")
     return fig
+
+
+def s_curve_from_result(
+    result: Any,
+    dates: Sequence[datetime],
+    *,
+    planned_finish: Mapping[str, datetime] | None = None,
+    percentiles: Sequence[float] = (10, 25, 50, 75, 90),
+    data_date: datetime | None = None,
+    title: str = "Activities complete: simulated vs planned",
+) -> Any:
+    """S-curve of a Monte Carlo result (``twin.sim.results.MonteCarloResult``).
+
+    The measure is the simulator's (:func:`twin.sim.results.s_curve`): the share of activities
+    finished by each date, as percentile bands over runs. ``planned_finish`` (activity id -> CPM early
+    finish) adds the same measure for the deterministic plan.
+    """
+    from twin.sim.results import s_curve
+
+    q = np.asarray(s_curve(result, list(dates), q=list(percentiles)), dtype=float) * 100.0
+    bands = {float(p): q[i] for i, p in enumerate(percentiles)}
+    planned = None
+    if planned_finish is not None:
+        fins = [planned_finish[a] for a in result.ids if a in planned_finish]
+        if fins:
+            planned = np.array([sum(f <= d for f in fins) / len(fins) * 100.0 for d in dates])
+    return s_curve_chart(list(dates), bands, planned=planned, data_date=data_date,
+                         y_title="% of activities complete", title=title)
+
+
+def finish_histogram_from_result(result: Any, *, target: datetime | None = None,
+                                 title: str = "Project finish date") -> Any:
+    """:func:`finish_histogram` of a Monte Carlo result, with the CPM finish marked."""
+    from twin.worktime import from_minutes
+
+    finishes = [from_minutes(int(m)) for m in np.asarray(result.project_finish)]
+    return finish_histogram(finishes, deterministic=result.cpm_finish, target=target, title=title)
 
 
 class ChartExportError(TwinError, RuntimeError):
