@@ -315,3 +315,13 @@ def test_missing_project_start_falls_back_to_the_first_task_with_a_warning(tmp_p
     s = read_mspdi(p)
     assert s.start == datetime(2026, 3, 3, 13)
     assert sum("no project start date" in w for w in s.warnings) == 1
+
+
+def test_elementtree_fallback_reads_the_same_as_lxml(sample, monkeypatch):
+    path = sample("schedules/msp_sample.xml")
+    with_lxml = read_mspdi(path)
+    monkeypatch.setitem(__import__("sys").modules, "lxml", None)   # import lxml now fails
+    without = read_mspdi(path)
+    assert list(without.activities) == list(with_lxml.activities)
+    assert without.relationships == with_lxml.relationships
+    assert {k: c.week for k, c in without.calendars.items()} == {k: c.week for k, c in with_lxml.calendars.items()}
