@@ -1,6 +1,7 @@
 """Model-based sequence generation on inline models; the real sample models when the reader is there."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 import networkx as nx
@@ -314,3 +315,13 @@ def test_doubling_the_demo_buildings_slab_volumes_lengthens_its_slab_activities(
     assert all(b.activities[k].duration_h > a.activities[k].duration_h for k in slabs)
     others = [k for k, x in a.activities.items() if x.attributes.get("trade") == "columns"]
     assert all(b.activities[k].duration_h == a.activities[k].duration_h for k in others)
+
+
+def test_hoist_trips_only_above_the_ground_storey():
+    plan = generate_plan(frame_model(), "storey-by-storey", start=START)
+    rates = load_rates()
+    assert plan.schedule.get_activity("L00-Z1-DOR").attributes["hoist_trips"] == 0       # ground storey
+    upper = plan.schedule.get_activity("L01-Z1-DOR")
+    assert upper.attributes["hoist_trips"] == math.ceil(upper.attributes["elements"] * rates.trades["doors"].hoist_per_element)
+    assert upper.attributes["hoist_trips"] > 0
+    assert plan.schedule.get_activity("L01-Z1-SLB").attributes["hoist_trips"] == 0       # slabs use the crane

@@ -69,7 +69,8 @@ DEFAULT_RATES = Path(__file__).resolve().parent / "data" / "rates.toml"
 """The packaged production-rate table (documented in the file itself)."""
 
 _TRADE_KEYS = {"label", "code", "phase", "order", "quantity", "rate", "crew", "crew_size",
-               "lifts_per_element", "lifts_per_unit", "min_hours", "weather"}
+               "lifts_per_element", "lifts_per_unit", "min_hours", "weather", "hoist_per_element",
+               "hoist_per_unit"}
 WEATHER = ("none", "rain", "wind", "rain+wind")
 _DEFAULT_KEYS = {"hours_per_day", "lift_time_min", "min_hours", "fallback"}
 _QTO_NAMES = {
@@ -98,6 +99,8 @@ class Trade:
     lifts_per_unit: float = 0.0
     min_hours: float | None = None
     weather: str = "none"
+    hoist_per_element: float = 0.0
+    hoist_per_unit: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +165,8 @@ def _parse_trade(src: str, name: str, data: Mapping[str, Any]) -> Trade:
         min_hours=(None if "min_hours" not in data
                    else _check_number(f"{w}.min_hours", data["min_hours"], minimum=0)),
         weather=data.get("weather", "none"),
+        hoist_per_element=_check_number(f"{w}.hoist_per_element", data.get("hoist_per_element", 0.0), minimum=0),
+        hoist_per_unit=_check_number(f"{w}.hoist_per_unit", data.get("hoist_per_unit", 0.0), minimum=0),
     )
 
 
@@ -403,7 +408,9 @@ def generate_plan(
         key = (s_order[storey_of[gid]], z_index[zone_of[gid]], t_index[rates.trade_of(el)])
         groups.setdefault(key, []).append(gid)
     storey_names = {i: n for n, i in s_order.items()}
-    acts, ids, pairs, warnings = _activities(model, groups, trade_list, zone_list, storey_names, rates, strategy)
+    ground = _ground_index(model, s_order)
+    acts, ids, pairs, warnings = _activities(model, groups, trade_list, zone_list, storey_names, rates, strategy,
+                                             ground)
     n_crews = {t.name: (crews or {}).get(t.name, 2 if strategy == "two-crews" else 1) for t in trade_list}
     edges = _logic(sorted(groups), trade_list, strategy, lag_storeys, n_crews)
     rels = _reduce(edges, ids)
@@ -430,7 +437,14 @@ def _start(start: datetime | date | None) -> datetime:
     return datetime.combine(today + timedelta(days=(7 - today.weekday()) % 7 or 7), time(8, 0))
 
 
-def _activities(model, groups, trade_list, zone_list, storey_names, rates, strategy):
+def _ground_index(model: BuildingModel, s_order: Mapping[str, int]) -> int:
+    """Index of the ground storey: the highest storey at or below elevation 0 m (else the lowest)."""
+    at_or_below = [s_order[s.name] for s in model.storeys
+                   if s.elevation is not None and s.elevation <= 0.05 and s.name in s_order]
+    return max(at_or_below) if at_or_below else 0
+
+
+def _activities(model, groups, trade_list, zone_list, storey_names, rates, strategy, ground):
     acts: dict[str, Activity] = {}
     ids: dict[Key, str] = {}
     pairs: list[tuple[str, str]] = []
@@ -446,6 +460,8 @@ def _activities(model, groups, trade_list, zone_list, storey_names, rates, strat
             qty += value
             sources.add(src)
         hours, lifts = _duration(trade, qty, len(gids), rates)
+        trips = (math.ceil(len(gids) * trade.hoist_per_element + qty * trade.hoist_per_unit - 1e-9)
+                 if s > ground else 0)
         aid = f"L{s:02d}-{zone}-{trade.code}"
         if "none" in sources:
             zero.append(aid)
@@ -456,7 +472,7 @@ def _activities(model, groups, trade_list, zone_list, storey_names, rates, strat
                 "storey_index": s, "crew": trade.crew, "crew_size": trade.crew_size, "lifts": lifts,
                 "quantity": round(qty, 3), "unit": QUANTITY_KINDS[trade.quantity],
                 "quantity_source": "+".join(sorted(sources)), "elements": len(gids), "strategy": strategy,
-                "weather": trade.weather,
+                "weather": trade.weather, "hoist_trips": trips,
             },
         )
         ids[key] = aid
