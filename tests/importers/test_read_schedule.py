@@ -98,3 +98,11 @@ def test_options_that_do_not_apply_are_refused(shared):
     path = _sample(shared, "schedules/msp_relations.xml")
     with pytest.raises(ScheduleError, match="option\\(s\\) start do not apply to MS Project XML files"):
         read_schedule(path, start="2026-03-02")
+
+
+def test_utf16_ms_project_xml_is_detected_and_read(shared, tmp_path):
+    text = _sample(shared, "schedules/msp_relations.xml").read_text(encoding="utf-8")
+    path = tmp_path / "u16.xml"
+    path.write_text(text.replace('encoding="UTF-8"', 'encoding="UTF-16"'), encoding="utf-16")
+    assert detect_format(path) == "mspdi"
+    assert len(read_schedule(path).relationships) == 4
