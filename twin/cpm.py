@@ -19,7 +19,10 @@ P6 semantics reproduced (and checked against P6's own dates in a real programme,
   after their predecessors under retained logic, or from the data date alone under progress override;
   not-started work never starts before the data date. As in P6, early/late dates of started work are the
   *remaining* dates; actual dates are in ``actual_start`` / ``actual_finish``;
-* level of effort activities span their predecessors' start to their successors' finish;
+* level of effort activities span their predecessors' start to their successors' finish; WBS summary
+  activities span the activities they summarise; neither drives anything;
+* open ends finish at the project finish (or are made critical, as a P6 option asks); work with an
+  expected finish has no free float when ``ScheduleOptions.use_expected_finish`` is set;
 * total float (finish, start or smallest, as ``ScheduleOptions.total_float`` says) and free float, in
   working hours on the activity's calendar; critical when total float <= ``critical_float_h``.
 
