@@ -118,12 +118,12 @@ def test_three_point_progress_type_and_wbs_columns(tmp_path):
     p = write(tmp_path, "id,name,duration_days,predecessors,optimistic,most_likely,pessimistic,type,wbs,"
                         "actual_start,actual_finish,percent_complete,remaining_days\n"
                         "M,Start,0,,,,,milestone,,,,,\n"
-                        "A,a,5,M,4,5,8,,Site / Zone 1,2026-03-02T08:00,,40,3\n"
+                        "A,a,5,M,4,5,8,,Site / T/FDN / Zone 1,2026-03-02T08:00,,40,3\n"
                         "F,Finish,,A,,,,milestone,,,,,\n")
     s = read_csv(p, start="2026-03-02")
     a = s.activities["A"]
     assert a.three_point == ThreePoint(32.0, 40.0, 64.0)
-    assert a.wbs == ("Site", "Zone 1")
+    assert a.wbs == ("Site", "T/FDN", "Zone 1")    # ' / ' separates levels, a bare '/' does not
     assert a.actual_start == datetime(2026, 3, 2, 8) and a.percent_complete == 40.0
     assert a.remaining_h == 24.0
     assert s.activities["M"].type is ActivityType.START_MILESTONE
@@ -225,7 +225,7 @@ def test_missing_file():
 def _rich_schedule() -> Schedule:
     acts = {
         "M0": Activity("M0", "Start", 0.0, ActivityType.START_MILESTONE),
-        "A1": Activity("A1", "Slab, level 1", 40.0, calendar="6day", wbs=("L1", "Structure"),
+        "A1": Activity("A1", "Slab, level 1", 40.0, calendar="6day", wbs=("L1", "T/FDN"),
                        three_point=ThreePoint(32.0, 40.0, 64.0),
                        constraints=(Constraint(ConstraintType.START_ON_OR_AFTER, datetime(2026, 3, 3, 8)),),
                        attributes={"trade": "concrete", "zone": "01", "lifts": 12, "ratio": 2.0}),

@@ -5,7 +5,7 @@ count as ``_``): ``id, name, duration_days, predecessors``. Optional: ``optimist
 pessimistic`` (days, all three or none), ``calendar`` (a built-in name: ``standard``, ``24h``,
 ``6day``, ``7day``, or one passed in ``calendars=``), ``start`` (start-no-earlier-than, date or
 date-time), ``type`` (``task``, ``milestone``, ``start_milestone``, ``finish_milestone``,
-``wbs_summary``, ``level_of_effort``, ``resource_dependent``), ``wbs`` (path joined by ``/``),
+``wbs_summary``, ``level_of_effort``, ``resource_dependent``), ``wbs`` (levels joined by `` / ``),
 ``actual_start, actual_finish, percent_complete, remaining_days``. Any other column is kept per
 activity in ``Activity.attributes`` (``trade``, ``zone``, ``storey``, ``crew``, ``lifts``...);
 a value that reads back exactly as an int or float is stored as one, anything else as text.
@@ -338,7 +338,7 @@ def _activity(row: dict[str, str], columns: list[str], where: str, cals: Mapping
     if row.get("start", "").strip():
         constraints = (Constraint(ConstraintType.START_ON_OR_AFTER, _date(row["start"], what=f"{where}: start")),)
     progress = _progress(row, where, hpd)
-    wbs = tuple(s.strip() for s in row.get("wbs", "").split("/") if s.strip())
+    wbs = tuple(s.strip() for s in row.get("wbs", "").split(" / ") if s.strip())
     attributes = {c: _typed(v.strip()) for c, v in row.items() if c not in _KNOWN and v.strip()}
     return Activity(id=aid, name=row.get("name", "").strip(), duration_h=duration_h, type=atype,
                     calendar=cal_id, wbs=wbs, constraints=constraints, three_point=three,
@@ -477,6 +477,8 @@ def write_csv(schedule: Schedule, path: str | os.PathLike[str]) -> list[str]:
     for a in acts:
         if ";" in a.id:
             raise ScheduleError(f"cannot write '{path}': activity id '{a.id}' contains ';'")
+        if any(" / " in level or level != level.strip() for level in a.wbs):
+            lost.append(f"activity '{a.id}': WBS level names with ' / ' or outer spaces do not read back: {a.wbs}")
         for k in a.attributes:
             col = re.sub(r"\s+", "_", str(k).strip().lower())
             if col in _KNOWN:
