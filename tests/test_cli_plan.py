@@ -108,6 +108,7 @@ def test_init_writes_a_scenario_that_loads(house, tmp_path):
     sc = load_scenario(out)
     assert sc.plan.strategy == "two-crews" and sc.model_files == (house.resolve(),)
     assert sc.cranes and sc.cranes[0].radius_m > 0
+    assert sc.hoists == () and json.loads(r.stdout)["hoist"] is None    # one storey: no hoist
     assert set(tomllib.loads(out.read_text())) >= {"project", "model", "plan", "links", "calendar", "resources",
                                                   "weather", "uncertainty"}
     again = run("init", house, "-o", out)
@@ -206,3 +207,16 @@ def test_link_into_ifc2x3_without_upgrade_fails_early_with_the_reason(shared, tm
     text = " ".join(r.output.split())
     assert "IFC2X3 cannot hold IfcTaskTime" in text and "--upgrade" in text and "Traceback" not in text
     assert not (tmp_path / "out.ifc").exists()
+
+
+def test_init_adds_a_hoist_for_a_building_with_upper_storeys(shared, tmp_path):
+    from twin.scenario import load_scenario
+
+    duplex = shared / "samples" / "ifc" / "Duplex_A_20110907.ifc"
+    out = tmp_path / "scenario.toml"
+    r = run("init", duplex, "-o", out, "--json")
+    assert r.exit_code == 0, r.output
+    sc = load_scenario(out)
+    assert len(sc.hoists) == 1 and sc.hoists[0].trip_time_min > 0
+    (x0, y0, _), (x1, y1, _) = __import__("twin.ifc", fromlist=["load_model"]).load_model(str(duplex)).bbox
+    assert sc.hoists[0].x < x0 and y0 <= sc.hoists[0].y <= y1

@@ -648,12 +648,13 @@ def starter_scenario(
     rules: Sequence[Mapping[str, Any]] = (),
     crews: Mapping[str, int] | None = None,
     crane_at: tuple[float, float, float] | None = None,
+    hoist_at: tuple[float, float] | None = None,
 ) -> str:
     """Text of a commented starter scenario for ``twin init`` (paths relative to ``out_path``).
 
     With ``schedule_file`` the scenario reads it; without, it plans with ``strategy``. ``crane_at``
-    (x, y, reach m) places one tower crane (e.g. at the model's plan centre); ``crews`` gives crews per
-    trade. Everything else gets the documented defaults, written out so the planner can edit them.
+    (x, y, reach m) places one tower crane (e.g. at the model's plan centre); ``hoist_at`` (x, y) one
+    material hoist; ``crews`` gives crews per trade. Everything else gets the documented defaults, written out so the planner can edit them.
     """
     folder = Path(out_path).resolve().parent
     start = start or datetime.combine(date.today(), time(8, 0))
@@ -679,6 +680,9 @@ def starter_scenario(
         x, y, reach = float(x), float(y), float(reach)
         res["cranes"] = [{"name": "CRANE-1", "x": round(x, 2), "y": round(y, 2), "radius_m": round(reach, 1),
                           "capacity": [[round(reach * 0.4, 1), 8.0], [round(reach, 1), 2.0]], "lift_time_min": 15.0}]
+    if hoist_at is not None:
+        res["hoists"] = [{"name": "HOIST-1", "x": round(float(hoist_at[0]), 2), "y": round(float(hoist_at[1]), 2),
+                          "capacity_kg": 2000.0, "trip_time_min": 10.0}]
     if not res["crews"]:
         del res["crews"]
     doc["resources"] = res
@@ -710,7 +714,7 @@ _SECTION_NOTES = {
     "plan": "generate the schedule from the model: strategy = storey-by-storey | zone-vertical | structure-first | two-crews",
     "links": "mode = first | all; csv = GlobalId,activity_id list; [[links.rules]] activity = ..., where = {...}",
     "calendar": "working week (mon..sun), daily working hours, holidays = [2027-12-25, ...]",
-    "resources": "[[resources.crews]] trade, count; [[resources.cranes]] name, x, y, radius_m, capacity = [[radius_m, t], ...]",
+    "resources": "[[resources.crews]] trade, count; [[resources.cranes]] name, x, y, radius_m, capacity = [[radius_m, t], ...]; [[resources.hoists]]",
     "weather": "climate = temperate | none; file = daily CSV (date,precip_mm,wind_max_ms) to fit; wet/windy thresholds",
     "uncertainty": "default duration spread (factors of the planned duration) where there is no three-point estimate",
 }

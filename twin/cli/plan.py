@@ -310,11 +310,13 @@ def init_command(
             links_csv = links_path_for(schedule_path)
     model = _load_model([model_path], json_out)
     box = model.bbox
-    crane = None
+    crane = hoist = None
     if box is not None:
         (x0, y0, _), (x1, y1, _) = box
         reach = max(20.0, 0.5 * ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 + 5.0)
         crane = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, reach)
+        if any(s.elevation is not None and s.elevation > 1.0 for s in model.storeys):
+            hoist = (x0 - 2.0, (y0 + y1) / 2.0)          # against the facade, mid-length
     if schedule_path is None:
         from twin.plan import classify_elements, load_rates
 
@@ -323,7 +325,7 @@ def init_command(
         trades = sorted({str(a.attributes["trade"]) for a in sched.activities.values() if a.attributes.get("trade")})
     crews = {t: 2 if strategy == "two-crews" and schedule_path is None else 1 for t in trades}
     text = starter_scenario(output, [model_path], schedule_path, strategy=strategy, zones=zones, name=name,
-                            start=begin, links_csv=links_csv, crane_at=crane, crews=crews)
+                            start=begin, links_csv=links_csv, crane_at=crane, hoist_at=hoist, crews=crews)
     scenario = scenario_from_dict(tomllib.loads(text), output.resolve())      # what we write must load
     write_text_atomic(output, text)
     info = {"scenario": str(output), "model": str(model_path), "elements": len(model.elements),
@@ -332,6 +334,7 @@ def init_command(
             "links_file": str(links_csv) if links_csv else None, "crews": crews,
             "crane": None if not scenario.cranes else {"x": scenario.cranes[0].x, "y": scenario.cranes[0].y,
                                                          "radius_m": scenario.cranes[0].radius_m},
+            "hoist": None if not scenario.hoists else {"x": scenario.hoists[0].x, "y": scenario.hoists[0].y},
             "start": scenario.start}
     if json_out:
         print_json(info)
