@@ -191,8 +191,37 @@ def find_cycle(n: int, succs: list[list[int]]) -> list[int]:
 
 
 # -- the engine ----------------------------------------------------------------------------------------
+def _topological_order_links(n: int, in_links: list[list[tuple]], out_links: list[list[tuple]]
+                             ) -> list[int] | None:
+    """:func:`topological_order` over link lists (first item of each link: the other activity)."""
+    indeg = [len(x) for x in in_links]
+    ready = [i for i in range(n) if not indeg[i]]
+    ready.reverse()
+    out: list[int] = []
+    pop, push = ready.pop, ready.append
+    while ready:
+        i = pop()
+        out.append(i)
+        for link in out_links[i]:
+            j = link[0]
+            indeg[j] -= 1
+            if not indeg[j]:
+                push(j)
+    return out if len(out) == n else None
+
+
 class _Net:
     """Index arrays of a schedule prepared for the passes."""
+
+    @property
+    def preds(self) -> list[list[int]]:
+        """Predecessor indices of each activity."""
+        return [[x[0] for x in links] for links in self.in_links]
+
+    @property
+    def succs(self) -> list[list[int]]:
+        """Successor indices of each activity."""
+        return [[x[0] for x in links] for links in self.out_links]
 
     def __init__(self, schedule: Schedule, data_date: datetime | None):
         self.ids = list(schedule.activities)
@@ -217,12 +246,10 @@ class _Net:
                 raise ScheduleCycleError([self.ids[p]])
             self.in_links[s].append((p, t, lag))
             self.out_links[p].append((s, t, lag))
-        self.preds = [[x[0] for x in links] for links in self.in_links]
-        self.succs = [[x[0] for x in links] for links in self.out_links]
         codes = {"FS": 0, "SS": 1, "FF": 2, "SF": 3}
         self.link_arrays = (np.array(P, dtype=np.int64), np.array(S, dtype=np.int64),
                             np.array([codes[t] for t in T], dtype=np.int64), np.array(L, dtype=np.int64))
-        order = topological_order(n, self.preds, self.succs)
+        order = _topological_order_links(n, self.in_links, self.out_links)
         if order is None:
             raise ScheduleCycleError([self.ids[i] for i in find_cycle(n, self.succs)])
         self.order = order
