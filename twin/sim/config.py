@@ -175,10 +175,12 @@ def sample_durations(cfg: SimConfig, ids: list[str], planned_min: NDArray[np.int
     activity id gets the same draws in every scenario and in both simulation paths.
     """
     runs = np.asarray(runs, dtype=np.int64)
-    out = np.broadcast_to(planned_min, (len(runs), len(ids))).copy()
     if cfg.uncertainty is None:
-        return out
+        return np.broadcast_to(planned_min, (len(runs), len(ids))).copy()
     dists = activity_distributions(cfg, ids)
+    out = np.empty((len(runs), len(ids)), dtype=np.int64)
+    fixed_cols = [j for j, d in enumerate(dists) if d is None]
+    out[:, fixed_cols] = planned_min[fixed_cols][None, :]
     keys = stream_keys(seed, "duration", ids)
     cols = [j for j, d in enumerate(dists) if d is not None]
     if cols:

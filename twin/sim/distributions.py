@@ -159,11 +159,19 @@ def _beta_table(a: float, b: float) -> NDArray[np.float64]:
 
 
 def _beta_ppf(a: float, b: float, u: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Beta(a, b) inverse CDF by linear interpolation in the cached table (few temporaries)."""
     table = _beta_table(round(a, 9), round(b, 9))
     x = u * (_TABLE_POINTS - 1)
-    i = np.minimum(x.astype(np.int64), _TABLE_POINTS - 2)
-    f = x - i
-    return table[i] * (1.0 - f) + table[i + 1] * f
+    i = x.astype(np.int32)
+    np.minimum(i, _TABLE_POINTS - 2, out=i)
+    x -= i                      # x is now the fraction within the cell
+    out = table.take(i)
+    i += 1
+    hi = table.take(i)
+    hi -= out
+    hi *= x
+    out += hi
+    return out
 
 
 def quantile(d: Distribution, u: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -37,17 +37,24 @@ def forward_runs(net: SimNetwork, durations: NDArray[np.int64]) -> RunArrays:
     runs, n = durations.shape
     ds: list = [None] * n
     df: list = [None] * n
-    es: list = [None] * n
-    ef: list = [None] * n
-    drv: list = [None] * n
+    es_rows = np.empty((n, runs), dtype=np.int64)   # one contiguous row per activity
+    ef_rows = np.empty((n, runs), dtype=np.int64)
+    drv_rows = np.empty((n, runs), dtype=np.int64)
+    es, ef = list(es_rows), list(ef_rows)           # row views, written in place
+    es0, ef0 = list(es), list(ef)
     dcols = np.ascontiguousarray(durations.T)
     for i in net.order:
-        es[i], ef[i], ds[i], df[i], drv[i] = activity_dates(net, i, ds, df, dcols[i])
+        s, e, ds[i], df[i], drv_rows[i] = activity_dates(net, i, ds, df, dcols[i])
+        es[i][:] = s
+        ef[i][:] = e
     loe_dates(net, es, ef, ds, df)
     alap_dates(net, es, ef, ds, dcols)
-    start = np.stack(es, axis=1)
-    finish = np.stack(ef, axis=1)
-    driver = np.stack(drv, axis=1)
+    for i in range(n):  # loe/alap may have replaced a row by a new array
+        if es[i] is not es0[i]:
+            es_rows[i] = es[i]
+        if ef[i] is not ef0[i]:
+            ef_rows[i] = ef[i]
+    start, finish, driver = es_rows.T, ef_rows.T, drv_rows.T
     return RunArrays(start, finish, driver, critical_mask(net, finish, driver))
 
 
