@@ -286,3 +286,8 @@ def test_writer_refuses_ids_with_semicolons(tmp_path):
     with pytest.raises(ScheduleError, match="contains ';'"):
         write_csv(s, tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_decimal_commas_are_read(tmp_path):
+    p = write(tmp_path, 'id,name,duration_days,predecessors\nA,a,"2,5",\n')
+    assert read_csv(p, start="2026-03-02").activities["A"].duration_h == 20.0

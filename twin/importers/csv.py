@@ -139,6 +139,8 @@ def _decode(raw: bytes, path: Path, encoding: str | None) -> tuple[str, list[str
 
 
 def _number(text: str, *, where: str, column: str, minimum: float | None = 0.0) -> float:
+    if re.fullmatch(r"\s*-?\d+,\d+\s*", text):  # a decimal comma, as European spreadsheets write
+        text = text.replace(",", ".")
     try:
         value = float(text)
     except ValueError:

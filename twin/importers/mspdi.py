@@ -38,7 +38,6 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from calendar import monthrange
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
