@@ -262,3 +262,25 @@ def test_ifc2x3_model_exports_into_an_ifc4_copy_with_upgrade(tmp_path, shared):
     logger = ifcopenshell.validate.json_logger()
     ifcopenshell.validate.validate(f, logger)
     assert [s for s in logger.statements if s.get("level") == "ERROR"] == []
+
+
+def test_ifcopenshell_derives_the_same_finish_dates_as_the_cpm(model_file, tmp_path):
+    """What Bonsai shows: util.sequence counts WORKTIME days on our calendar, weekends and holiday included."""
+    path, gids = model_file
+    cal = Calendar("standard", "Mon-Fri 8h", exceptions={date(2027, 3, 9): ()})
+    acts = {a.id: a for a in [Activity("A", "A", 16.0), Activity("B", "B", 24.0), Activity("C", "C", 40.0),
+                              Activity("D", "D", 8.0)]}
+    rels = (Relationship("A", "B"), Relationship("B", "C"), Relationship("C", "D", lag_h=16.0))
+    sched = Schedule(acts, rels, {"standard": cal}, start=datetime(2027, 3, 4, 8, 0))   # a Thursday
+    cpm = compute_cpm(sched)
+    out = tmp_path / "out.ifc"
+    write_4d(path, sched, Links(), out, cpm=cpm)
+    f = ifcopenshell.open(str(out))
+    for aid, t in tasks_by_id(f).items():
+        tt = t.TaskTime
+        calendar = ifcopenshell.util.sequence.derive_calendar(t)
+        finish = ifcopenshell.util.sequence.get_start_or_finish_date(
+            ifcopenshell.util.date.ifc2datetime(tt.ScheduleStart), ifcopenshell.util.date.ifc2datetime(tt.ScheduleDuration),
+            tt.DurationType, calendar)
+        assert finish.date() == cpm.dates[aid].early_finish.date(), aid
+    assert cpm.dates["B"].early_finish.date() == date(2027, 3, 11)    # B spans the weekend and the holiday
