@@ -291,3 +291,9 @@ def test_writer_refuses_ids_with_semicolons(tmp_path):
 def test_decimal_commas_are_read(tmp_path):
     p = write(tmp_path, 'id,name,duration_days,predecessors\nA,a,"2,5",\n')
     assert read_csv(p, start="2026-03-02").activities["A"].duration_h == 20.0
+
+
+def test_hyphenated_ids_win_over_a_lag_reading():
+    assert parse_predecessor("L1-2", {"L1", "L1-2"}) == ("L1-2", RelationType.FS, 0.0, "d")
+    assert parse_predecessor("L1-2", {"L1"}) == ("L1", RelationType.FS, -2.0, "d")
+    assert parse_predecessor("L1-Z1-SLAB SS+2d", {"L1-Z1-SLAB"}) == ("L1-Z1-SLAB", RelationType.SS, 2.0, "d")
