@@ -43,6 +43,15 @@ def test_simulate_schedule_json_has_the_documented_keys(tmp_path):
     assert out["cpm_finish"].startswith("2027-")
 
 
+def test_s_curve_option_gives_rising_percentile_bands(tmp_path):
+    out = _json(runner.invoke(app, ["simulate", str(_csv(tmp_path, "a.csv")), "--runs", "100", "--workers", "1",
+                                    "--s-curve", "6", "--json"]))
+    curve = out["s_curve"]
+    assert len(curve) == 6 and curve[0]["p50"] == 0.0 and curve[-1]["p10"] == 1.0
+    assert all(c["p10"] <= c["p50"] <= c["p90"] for c in curve)
+    assert [c["p50"] for c in curve] == sorted(c["p50"] for c in curve)
+
+
 def test_deterministic_simulation_finishes_on_the_cpm_date(tmp_path):
     out = _json(runner.invoke(app, ["simulate", str(_csv(tmp_path, "a.csv")), "--deterministic", "--json"]))
     assert out["runs"] == 1 and out["deterministic"] is True

@@ -89,11 +89,14 @@ def simulate_command(
     at: Annotated[Optional[str], typer.Option("--at", help="Also give each element's probability of being complete by this date-time.")] = None,
     activities: Annotated[bool, typer.Option("--activities", help="Include per-activity start/finish P10/P50/P90.")] = False,
     top: Annotated[Optional[int], typer.Option("--top", help="Only the N most critical activities in 'criticality'.")] = None,
+    s_curve: Annotated[Optional[int], typer.Option("--s-curve", help="Also give the S-curve (P10/P50/P90 share of activities complete) at N dates.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Monte Carlo simulation of a scenario (crews, cranes, weather, uncertainty) or a schedule."""
-    from twin.sim.results import activity_percentiles, completion_probability, summarise
+    from twin.sim.results import activity_percentiles, completion_probability, s_curve_table, summarise
 
+    if s_curve is not None and s_curve < 2:
+        raise InputError(f"--s-curve needs at least 2 dates, got {s_curve}")
     when = _when(at, "--at")
     result = _simulate(scenario, runs, seed, workers, scheduler, deterministic, path, show=True)
     summary = summarise(result, top=top)
@@ -101,6 +104,8 @@ def simulate_command(
         summary["activities"] = activity_percentiles(result)
     if when is not None:
         summary["completion"] = {"at": when, "elements": completion_probability(result, when)}
+    if s_curve is not None:
+        summary["s_curve"] = s_curve_table(result, s_curve)
     if json_out:
         print_json(summary)
     else:

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from twin.worktime import from_minutes, to_minutes
 
 __all__ = ["PERCENTILES", "MonteCarloResult", "finish_percentiles", "activity_percentiles",
-           "criticality", "completion_probability", "s_curve", "summarise"]
+           "criticality", "completion_probability", "s_curve", "s_curve_table", "summarise"]
 
 PERCENTILES = {"p10": 10, "p50": 50, "p80": 80, "p90": 90}
 
@@ -121,6 +121,18 @@ def s_curve(result: MonteCarloResult, dates: Sequence[datetime], weights: NDArra
     ts = np.array([to_minutes(d) - result.origin for d in dates])
     frac = np.stack([(result.finish <= t) @ w for t in ts], axis=1)  # (runs, dates)
     return np.percentile(frac, q, axis=0)
+
+
+def s_curve_table(result: MonteCarloResult, points: int = 20, weights: NDArray[np.float64] | None = None
+                  ) -> list[dict[str, Any]]:
+    """The S-curve at ``points`` dates evenly spaced from the data date to the latest finish:
+    ``[{"date", "p10", "p50", "p90"}]``, shares of work complete (0..1)."""
+    end = int(result.project_finish.max())
+    grid = np.linspace(result.origin, end, max(2, points))
+    dates = [_dt(t) for t in grid]
+    curve = s_curve(result, dates, weights)
+    return [{"date": d, "p10": float(curve[0, k]), "p50": float(curve[1, k]), "p90": float(curve[2, k])}
+            for k, d in enumerate(dates)]
 
 
 def summarise(result: MonteCarloResult, top: int | None = None) -> dict[str, Any]:
