@@ -271,6 +271,8 @@ class _Net:
                     raise ScheduleError(f"activity '{a.id}' uses unknown calendar '{cid}'")
                 wc = seen[cid] = self.wcals[cid]
             self.cal.append(wc)
+        keys = {cid: k for k, cid in enumerate(seen)}
+        self.cal_key = np.array([keys[a.calendar or default] for a in self.acts], dtype=np.int64)
         self.use_expected_finish = bool(getattr(schedule.options, "use_expected_finish", False))
         opt = schedule.options.lag_calendar
         self.lag_mode = opt if opt in ("predecessor", "successor", "24h", "project") else "predecessor"

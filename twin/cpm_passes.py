@@ -340,7 +340,7 @@ def floats_and_paths(net, schedule: Schedule, dd_dt: datetime, dd: int, es, ef, 
 
 def _by_calendar(net) -> list[tuple[WorkCalendar, np.ndarray]]:
     """Activity indices per calendar."""
-    keys = np.fromiter((id(c) for c in net.cal), dtype=np.int64, count=len(net.cal))
+    keys = net.cal_key
     out = []
     for key in np.unique(keys).tolist():
         idx = np.flatnonzero(keys == key)
@@ -371,7 +371,7 @@ def _floats(net, float_type: str, es, ef, ls, lf, finish: int) -> tuple[list[flo
             side = "start" if T[k] == 1 else "finish"
             base[k] = _lag_cal(net, p, s_).add(int(base[k]), int(L[k]), side)
         slack = np.empty(P.size, dtype=np.int64)
-        pred_cal = np.fromiter((id(net.cal[p]) for p in P.tolist()), dtype=np.int64, count=P.size)
+        pred_cal = net.cal_key[P]
         for key in np.unique(pred_cal).tolist():
             sel = np.flatnonzero(pred_cal == key)
             cal = net.cal[int(P[sel[0]])]
