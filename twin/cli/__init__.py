@@ -19,6 +19,7 @@ _COMMANDS: tuple[str, ...] = (
     "twin.cli.plan",
     "twin.cli.render",
     "twin.cli.simulate",
+    "twin.cli.convert",
 )
 
 for _name in _COMMANDS:
