@@ -12,6 +12,7 @@ from typing import Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from twin.errors import TwinError
 
@@ -70,7 +71,7 @@ def print_json(data: Any) -> None:
 
 def fail(message: str, code: int = 1) -> None:
     """Print a user-facing error and exit non-zero."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 
