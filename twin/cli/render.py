@@ -44,7 +44,7 @@ def _values(inputs: Any, colour_by: str, element_ids: tuple[str, ...], runs: Opt
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
-def _load(paths: list[Path], links: Optional[Path], width: int, height: int):
+def _load(paths: list[Path], links: Optional[Path], width: int, height: int, multi_samples: int):
     from twin.viz.frames import FourDView
     from twin.viz.inputs import load_4d_inputs
     from twin.viz.scene import Scene4D
@@ -55,7 +55,7 @@ def _load(paths: list[Path], links: Optional[Path], width: int, height: int):
                                 progress=lambda msg: bar.update(task, description=msg))
         bar.update(task, description="building scene")
         scene = Scene4D(inputs.model.meshes, inputs.model.elements, profile=inputs.profile,
-                        window_size=(width, height))
+                        window_size=(width, height), multi_samples=multi_samples)
     for w in inputs.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     return inputs, FourDView(scene, inputs.windows, inputs.links, title=inputs.name)
@@ -93,7 +93,7 @@ def render_command(
     if output.suffix.lower() != ".png":
         raise InputError(f"-o must name a .png file, got '{output}'")
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height)
+    data, view = _load(inputs, links, width, height, multi_samples=4)   # one frame: anti-aliased
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     highlighted = view.scene.highlight(highlight.split(",")) if highlight else 0
     info = render_frame(view, when, output, colour_by=colour_by, values=values)
@@ -142,7 +142,7 @@ def animate_command(
     first = _parse_date(start, "--start") if start else None
     last = _parse_date(end, "--end") if end else None
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height)
+    data, view = _load(inputs, links, width, height, multi_samples=0)   # many frames: speed first
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     span = view.timeline.span
     first = first or (span[0] if span else data.cpm.start)
