@@ -190,3 +190,26 @@ def test_twin_4d_export_reads_back(tmp_path):
     assert back.get_calendar(back.activities["A"]).exceptions.get(date(2026, 4, 3)) == ()
     assert back.get_calendar(back.activities["C"]).week == (((0, 1440),),) * 7
     assert set(back.element_links) == {("A", gids["slab"]), ("B", gids["wall"])}
+
+
+def test_sequence_from_a_summary_task_moves_to_its_tasks(tmp_path):
+    f = ifcopenshell.api.project.create_file(version="IFC4")
+    ifcopenshell.api.root.create_entity(f, ifc_class="IfcProject", name="P")
+    ws = ifcopenshell.api.sequence.add_work_schedule(f, name="W")
+    phase = ifcopenshell.api.sequence.add_task(f, work_schedule=ws, name="Phase")
+    phase.Identification = "P"
+    kids = []
+    for ident in ("P1", "P2"):
+        t = ifcopenshell.api.sequence.add_task(f, parent_task=phase, name=ident)
+        t.Identification = ident
+        kids.append(t)
+    after = ifcopenshell.api.sequence.add_task(f, work_schedule=ws, name="After")
+    after.Identification = "A"
+    for t in (*kids, after):
+        tt = ifcopenshell.api.sequence.add_task_time(f, task=t)
+        tt.DurationType, tt.ScheduleDuration = "WORKTIME", "P1D"
+    ifcopenshell.api.sequence.assign_sequence(f, relating_process=phase, related_process=after, sequence_type="FINISH_START")
+    f.write(str(tmp_path / "sum.ifc"))
+    s = read_ifc_schedule(tmp_path / "sum.ifc")
+    assert sorted((r.pred, r.succ) for r in s.relationships) == [("P1", "A"), ("P2", "A")]
+    assert sum("moved to 2 link(s)" in w for w in s.warnings) == 1

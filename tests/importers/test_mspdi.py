@@ -325,3 +325,19 @@ def test_elementtree_fallback_reads_the_same_as_lxml(sample, monkeypatch):
     assert list(without.activities) == list(with_lxml.activities)
     assert without.relationships == with_lxml.relationships
     assert {k: c.week for k, c in without.calendars.items()} == {k: c.week for k, c in with_lxml.calendars.items()}
+
+
+def test_links_on_summary_tasks_move_to_the_tasks_below_them(tmp_path):
+    def row(uid, name, level, summary=0, links=""):
+        return (f"<Task><UID>{uid}</UID><ID>{uid}</ID><Name>{name}</Name><OutlineLevel>{level}</OutlineLevel>"
+                f"<Summary>{summary}</Summary><Duration>PT8H0M0S</Duration>{links}</Task>")
+    tasks = (row(1, "Phase", 1, 1) + row(2, "a", 2) + row(3, "b", 2, links=link(2))
+             + row(4, "after", 1, links=link(1, 1, 4800)) + row(5, "Next", 1, 1, links=link(4, 3))
+             + row(6, "c", 2) + row(7, "d", 2) + row(8, "late", 1, links=link(1, 3)))
+    s = read_mspdi(msp(tmp_path, tasks))
+    assert sorted((r.pred, r.succ, r.type, r.lag_h) for r in s.relationships) == sorted([
+        ("2", "3", RelationType.FS, 0.0),
+        ("2", "4", RelationType.FS, 8.0), ("3", "4", RelationType.FS, 8.0),   # FS from the summary: from each task
+        ("4", "6", RelationType.SS, 0.0), ("4", "7", RelationType.SS, 0.0),   # SS into the summary: to each task
+        ("1", "8", RelationType.SS, 0.0)])                                     # SS from a summary: kept
+    assert sum("moved to" in w for w in s.warnings) == 2 and sum("kept on the summary" in w for w in s.warnings) == 1

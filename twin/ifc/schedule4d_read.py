@@ -19,6 +19,8 @@ What is read, and how:
 * ``IfcRelSequence``: ``SequenceType`` (``START_START``... ; ``USERDEFINED`` and missing read as FS
   with a warning), ``TimeLag`` (``IfcLagTime`` with a duration, or a ratio of the predecessor's
   duration, converted with a warning).
+* Sequences on summary tasks keep their meaning on the tasks below them where that is exact
+  (finish-based links from a summary, start-based links to one), as for MS Project, with a warning.
 * ``IfcRelAssignsToProduct`` (task outputs) -> ``Schedule.element_links`` as (activity id, GlobalId);
   products assigned as task inputs (``IfcRelAssignsToProcess``) go to ``attributes['inputs']``.
 * ``IfcWorkCalendar`` (assigned to a task, an ancestor task, or the only one in the file; id =
@@ -45,7 +47,7 @@ import ifcopenshell
 import ifcopenshell.util.sequence
 
 from twin.errors import MissingFileError, ScheduleError
-from twin.importers._common import check_logic, parse_datetime, parse_iso_duration_h
+from twin.importers._common import check_logic, expand_summary_links, parse_datetime, parse_iso_duration_h
 from twin.schedule import (
     STANDARD_WEEK, Activity, ActivityType, Calendar, Interval, RelationType, Relationship, Schedule,
 )
@@ -142,6 +144,7 @@ class _Reader:
             act = self._activity(t, ids, task_cal[t.id()], calendars, default, day_h)
             activities[act.id] = act
         rels = self._sequences(tasks, ids, activities, task_cal, calendars, default, day_h)
+        rels = expand_summary_links(rels, self._leaves(tasks, ids), self.warnings, str(self.path))
         links, inputs = self._products(tasks, ids)
         for aid, gids in inputs.items():
             attrs = dict(activities[aid].attributes)
@@ -440,6 +443,17 @@ class _Reader:
                                              f"{lag:g} working h (one elapsed day = one working day)")
             rels.append(Relationship(pred, succ, rtype, lag))
         return rels
+
+    def _leaves(self, tasks: list[Any], ids: Mapping[int, str]) -> dict[str, list[str]]:
+        """Summary task id -> ids of the tasks without nested tasks below it (any depth)."""
+        inside = {t.id() for t in tasks}
+        out: dict[str, list[str]] = {}
+        for t in tasks:
+            if not ifcopenshell.util.sequence.get_nested_tasks(t):
+                continue
+            out[ids[t.id()]] = [ids[x.id()] for x in ifcopenshell.util.sequence.get_all_nested_tasks(t)
+                                if x.id() in inside and not ifcopenshell.util.sequence.get_nested_tasks(x)]
+        return out
 
     def _products(self, tasks: list[Any], ids: Mapping[int, str]) -> tuple[tuple[tuple[str, str], ...], dict[str, list[str]]]:
         inside = {t.id() for t in tasks}

@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from twin.errors import ScheduleCycleError, ScheduleError
-from twin.schedule import STANDARD_WEEK, Activity, Calendar, Relationship
+from twin.schedule import STANDARD_WEEK, Activity, Calendar, RelationType, Relationship
 
 __all__ = [
     "BUILTIN_CALENDARS",
@@ -38,6 +38,7 @@ __all__ = [
     "leaf_texts",
     "children",
     "fallback_start",
+    "expand_summary_links",
 ]
 
 _DAY_8H = ((480, 720), (780, 1020))
@@ -353,3 +354,38 @@ def fallback_start(declared: datetime | None, activities: Mapping[str, Activity]
     warnings.append(f"{source}: no project start date in the file; using the earliest activity start "
                     f"{first:%Y-%m-%d %H:%M}")
     return first
+
+
+def expand_summary_links(relationships: Iterable[Relationship], leaves_of: Mapping[str, list[str]],
+                         warnings: list[str], source: str) -> list[Relationship]:
+    """Move links on summary tasks to the tasks below them, where that keeps their meaning exactly.
+
+    In MS Project and IFC a summary task spans its tasks: its finish is their last finish, and a
+    task below it may not start before a link into the summary allows. So a finish-based link *from*
+    a summary (FS, FF) becomes the same link from each task below it, and a start-based link *to* a
+    summary (FS, SS) the same link to each task below it. Other links on summaries (SS/SF from one,
+    FF/SF to one) have no exact equivalent and are kept on the summary, with a warning.
+
+    Parameters
+    ----------
+    leaves_of
+        Summary activity id -> ids of the non-summary activities below it (any depth).
+    """
+    out: list[Relationship] = []
+    for r in relationships:
+        pred_leaves, succ_leaves = leaves_of.get(r.pred), leaves_of.get(r.succ)
+        if not pred_leaves and not succ_leaves:
+            out.append(r)
+            continue
+        preds = pred_leaves if pred_leaves and r.type in (RelationType.FS, RelationType.FF) else [r.pred]
+        succs = succ_leaves if succ_leaves and r.type in (RelationType.FS, RelationType.SS) else [r.succ]
+        if preds == [r.pred] and succs == [r.succ]:
+            warnings.append(f"{source}: {r.type.value} link {r.pred} -> {r.succ} on a summary task has no exact "
+                            "equivalent on the tasks below it; kept on the summary")
+            out.append(r)
+            continue
+        moved = [Relationship(p, q, r.type, r.lag_h) for p in preds for q in succs if p != q]
+        warnings.append(f"{source}: {r.type.value} link {r.pred} -> {r.succ} on a summary task moved to "
+                        f"{len(moved)} link(s) between the tasks below it")
+        out.extend(moved)
+    return out

@@ -27,6 +27,9 @@ What is read, and how it maps onto :mod:`twin.schedule`:
   (``LagFormat`` 19/20) become that share of the predecessor's duration. Both are warned.
 * ``Resources`` / ``Assignments``: resource kind from ``Type`` (0 material, 1 work, 2 cost), units
   from ``MaxUnits``; assignments of the "unassigned" placeholder resource (UID -65535) are skipped.
+* Links on summary tasks keep MS Project's meaning: a finish-based link from a summary (FS, FF) is
+  moved to each task below it, a start-based link to a summary (FS, SS) likewise; other kinds stay on
+  the summary. Each move is a warning (:func:`twin.importers._common.expand_summary_links`).
 * Split tasks (timephased work with a zero-work gap between worked periods) are read as one
   continuous activity; the gaps go into ``reference['splits']`` and a warning.
 
@@ -45,8 +48,8 @@ from typing import Any
 
 from twin.errors import MissingFileError, ScheduleError
 from twin.importers._common import (
-    check_logic, children, fallback_start, leaf_texts, local_name, parse_datetime, parse_iso_duration_h,
-    parse_xml,
+    check_logic, children, expand_summary_links, fallback_start, leaf_texts, local_name, parse_datetime,
+    parse_iso_duration_h, parse_xml,
 )
 from twin.schedule import (
     Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Interval, RelationType,
@@ -163,8 +166,8 @@ def read_mspdi(path: str | os.PathLike[str]) -> Schedule:
             calendars = {"standard": Calendar("standard", "Standard", hours_per_day=mpd / 60.0)}
     honour = head.get("HonorConstraints", "1") == "1"
     fields = _extended_attribute_names(root)
-    activities, uid_to_id, links = _tasks(root, ctx, calendars, honour, fields)
-    rels = _relationships(links, activities, uid_to_id, ctx)
+    activities, uid_to_id, links, leaves = _tasks(root, ctx, calendars, honour, fields)
+    rels = expand_summary_links(_relationships(links, activities, uid_to_id, ctx), leaves, ctx.warnings, str(p))
     resources, assignments = _resources(root, ctx, calendars, uid_to_id)
     _mark_splits(root, ctx, activities, uid_to_id)
     rels, dups = check_logic(activities, rels, calendars, default_cal, source=str(p))
@@ -365,11 +368,13 @@ def _extended_attribute_names(root: ET.Element) -> dict[str, str]:
 
 
 def _tasks(root: ET.Element, ctx: _Ctx, calendars: dict[str, Calendar], honour: bool,
-           fields: dict[str, str]) -> tuple[dict[str, Activity], dict[str, str], list[tuple[str, dict[str, str]]]]:
+           fields: dict[str, str]) -> tuple[dict[str, Activity], dict[str, str], list[tuple[str, dict[str, str]]],
+                                            dict[str, list[str]]]:
     activities: dict[str, Activity] = {}
     uid_to_id: dict[str, str] = {}
     links: list[tuple[str, dict[str, str]]] = []
-    summary_path: list[tuple[int, str]] = []  # (outline level, name) of open summary tasks
+    summary_path: list[tuple[int, str, str | None]] = []  # (outline level, name, activity id) of open summaries
+    leaves: dict[str, list[str]] = {}                     # summary activity id -> tasks below it
     for task in _kids(root, "Tasks", "Task"):
         d = _leaf(task)
         uid = d.get("UID", "")
@@ -389,13 +394,13 @@ def _tasks(root: ET.Element, ctx: _Ctx, calendars: dict[str, Calendar], honour: 
             summary_path.pop()
         twin_type = ext.pop(TWIN_TYPE_ALIAS, "")
         if twin_type == "wbs_node":  # a WBS level written by twin: a path, not an activity
-            summary_path.append((level, d.get("Name", "")))
+            summary_path.append((level, d.get("Name", ""), None))
             continue
         aid = ext.pop(ACTIVITY_ID_ALIAS, "") or d.get("ID") or f"UID{uid}"
         if aid in activities:
             ctx.warnings.append(f"{ctx.path}: task ID {aid} occurs twice; task UID {uid} read as 'UID{uid}'")
             aid = f"UID{uid}"
-        act = _activity(d, aid, tuple(n for _, n in summary_path), ctx, calendars, honour, ext)
+        act = _activity(d, aid, tuple(n for _, n, _ in summary_path), ctx, calendars, honour, ext)
         if twin_type:
             try:
                 act = replace(act, type=ActivityType(twin_type))
@@ -405,9 +410,14 @@ def _tasks(root: ET.Element, ctx: _Ctx, calendars: dict[str, Calendar], honour: 
         activities[aid] = act
         uid_to_id[uid] = aid
         if act.type is ActivityType.WBS_SUMMARY:
-            summary_path.append((level, act.name or aid))
+            summary_path.append((level, act.name or aid, aid))
+            leaves[aid] = []
+        else:
+            for _, _, sid in summary_path:
+                if sid is not None:
+                    leaves[sid].append(aid)
         links += [(aid, _leaf(link)) for link in _kids(task, "PredecessorLink")]
-    return activities, uid_to_id, links
+    return activities, uid_to_id, links, leaves
 
 
 def _activity(d: dict[str, str], aid: str, wbs: tuple[str, ...], ctx: _Ctx,
