@@ -341,3 +341,18 @@ def test_links_on_summary_tasks_move_to_the_tasks_below_them(tmp_path):
         ("4", "6", RelationType.SS, 0.0), ("4", "7", RelationType.SS, 0.0),   # SS into the summary: to each task
         ("1", "8", RelationType.SS, 0.0)])                                     # SS from a summary: kept
     assert sum("moved to" in w for w in s.warnings) == 2 and sum("kept on the summary" in w for w in s.warnings) == 1
+
+
+def test_tasks_with_resources_work_on_their_resources_calendars(sample):
+    """MS Project's own dates in msp_sample.xml need the union of the resource calendars for task 2."""
+    s = read_mspdi(sample("schedules/msp_sample.xml"))
+    cal = s.get_calendar(s.activities["2"])
+    assert s.activities["2"].calendar == "resources:3+4"
+    assert cal.week[1] == ((0, 180), (240, 720), (780, 1020), (1380, 1440))   # Tuesday: nights and days
+    assert sum("union of calendars 3, 4" in w for w in s.warnings) == 1
+    cpm = pytest.importorskip("twin.cpm")
+    result = cpm.compute_cpm(s)
+    keys = ("early_start", "early_finish", "late_start", "late_finish")
+    same = [aid for aid, a in s.activities.items() if all(a.reference[k] == getattr(result.dates[aid], k) for k in keys)]
+    # the two others differ only in how a finish at the end of a working day is written (17:00 vs 08:00 next day)
+    assert len(same) == 17 and result.dates["2"].early_finish == s.activities["2"].reference["early_finish"]

@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import xml.etree.ElementTree as ET
 from calendar import monthrange
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -169,6 +170,7 @@ def read_mspdi(path: str | os.PathLike[str]) -> Schedule:
     activities, uid_to_id, links, leaves = _tasks(root, ctx, calendars, honour, fields)
     rels = expand_summary_links(_relationships(links, activities, uid_to_id, ctx), leaves, ctx.warnings, str(p))
     resources, assignments = _resources(root, ctx, calendars, uid_to_id)
+    _resource_calendars(activities, resources, assignments, calendars, default_cal, ctx)
     _mark_splits(root, ctx, activities, uid_to_id)
     rels, dups = check_logic(activities, rels, calendars, default_cal, source=str(p))
     ctx.warnings += dups
@@ -466,7 +468,8 @@ def _activity(d: dict[str, str], aid: str, wbs: tuple[str, ...], ctx: _Ctx,
         ref[key] = float(d[tag]) / 600.0 if d.get(tag) not in (None, "") else None
     ref["critical"] = d.get("Critical") == "1"
     attrs: dict[str, Any] = dict(ext)
-    for tag, key in (("Manual", "manual"), ("Estimated", "estimated")):
+    for tag, key in (("Manual", "manual"), ("Estimated", "estimated"),
+                     ("IgnoreResourceCalendar", "ignore_resource_calendar")):
         if d.get(tag) == "1":
             attrs[key] = True
     if d.get("WBS"):
@@ -545,6 +548,50 @@ def _resources(root: ET.Element, ctx: _Ctx, calendars: dict[str, Calendar],
         assignments.append(Assignment(activity=uid_to_id[tuid], resource=ruid,
                                       units=float(d.get("Units") or 1.0), hours=work))
     return resources, tuple(assignments)
+
+
+def _resource_calendars(activities: dict[str, Activity], resources: Mapping[str, Resource],
+                        assignments: tuple[Assignment, ...], calendars: dict[str, Calendar], default_cal: str,
+                        ctx: _Ctx) -> None:
+    """Give tasks with resources and no calendar of their own the working time of their resources.
+
+    MS Project schedules such a task when its resources work (each on its own calendar), so its
+    duration runs on the union of their calendars; the union becomes a calendar of its own
+    (id ``resources:<uid>+<uid>``) and a warning names the task.
+    """
+    by_task: dict[str, set[str]] = {}
+    for a in assignments:
+        by_task.setdefault(a.activity, set()).add(resources[a.resource].calendar or default_cal)
+    for aid, cal_ids in by_task.items():
+        act = activities[aid]
+        if (act.calendar is not None or act.type is ActivityType.WBS_SUMMARY or act.type.is_milestone
+                or act.attributes.get("ignore_resource_calendar") or cal_ids == {default_cal}):
+            continue
+        ids = sorted(cal_ids, key=lambda c: (len(c), c))
+        cid = "resources:" + "+".join(ids)
+        if cid not in calendars:
+            calendars[cid] = _union_calendar(cid, [calendars[c] for c in ids])
+        activities[aid] = replace(act, calendar=cid)
+        ctx.warnings.append(f"{ctx.path}: task {aid} has no calendar of its own: it works when its resources "
+                            f"work, on the union of calendars {', '.join(ids)}")
+
+
+def _union_calendar(cid: str, cals: list[Calendar]) -> Calendar:
+    def merge(days: list[tuple[Interval, ...]]) -> tuple[Interval, ...]:
+        out: list[list[int]] = []
+        for s, e in sorted(iv for day in days for iv in day):
+            if out and s <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], e)
+            else:
+                out.append([s, e])
+        return tuple((s, e) for s, e in out)
+
+    week = tuple(merge([c.week[i] for c in cals]) for i in range(7))
+    dates = {d for c in cals for d in c.exceptions}
+    exceptions = {d: merge([c.exceptions.get(d, c.week[d.weekday()]) for c in cals]) for d in dates}
+    exceptions = {d: h for d, h in exceptions.items() if h != week[d.weekday()]}
+    return Calendar(id=cid, name="Resources " + " + ".join(c.name or c.id for c in cals), week=week,
+                    exceptions=exceptions, hours_per_day=cals[0].hours_per_day)
 
 
 def _mark_splits(root: ET.Element, ctx: _Ctx, activities: dict[str, Activity],

@@ -92,7 +92,11 @@ def write_mspdi(schedule: Schedule, path: str | os.PathLike[str]) -> list[str]:
         The target folder does not exist.
     """
     lost: list[str] = []
-    cal_uid = _uid_map(list(schedule.calendars))
+    from_resources = _resource_scheduled(schedule)
+    used_elsewhere = {a.calendar for a in schedule.activities.values() if a.id not in from_resources}
+    written = [c for c in schedule.calendars if c not in set(from_resources.values()) - used_elsewhere
+               or c == schedule.default_calendar]
+    cal_uid = _uid_map(written)
     default_cal = schedule.calendars.get(schedule.default_calendar)
     hpd = default_cal.hours_per_day if default_cal else 8.0
     for cal in schedule.calendars.values():
@@ -121,8 +125,8 @@ def write_mspdi(schedule: Schedule, path: str | os.PathLike[str]) -> list[str]:
         _sub(ea, "FieldName", fname)
         _sub(ea, "Alias", alias)
     cals = _sub(root, "Calendars")
-    for cal in schedule.calendars.values():
-        _calendar(cals, cal, cal_uid[cal.id])
+    for cid in written:
+        _calendar(cals, schedule.calendars[cid], cal_uid[cid])
     task_uid = _task_uids(schedule, rows)
     tasks = _sub(root, "Tasks")
     preds: dict[str, list] = {}
@@ -136,6 +140,22 @@ def write_mspdi(schedule: Schedule, path: str | os.PathLike[str]) -> list[str]:
     data = ET.tostring(root, encoding="utf-8", xml_declaration=False)
     atomic_write_bytes(path, b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + data + b"\n")
     return lost
+
+
+def _resource_scheduled(s: Schedule) -> dict[str, str]:
+    """Activity id -> calendar id, for activities on a ``resources:`` union calendar that MS Project
+    recreates by itself from their resources' calendars (so the task is written without a calendar)."""
+    res_cals: dict[str, set[str]] = {}
+    for a in s.assignments:
+        r = s.resources.get(a.resource)
+        if r is not None:
+            res_cals.setdefault(a.activity, set()).add(r.calendar or s.default_calendar)
+    out: dict[str, str] = {}
+    for a in s.activities.values():
+        if a.calendar and a.calendar.startswith("resources:"):
+            if set(a.calendar[len("resources:"):].split("+")) == res_cals.get(a.id):
+                out[a.id] = a.calendar
+    return out
 
 
 def _header(root: ET.Element, s: Schedule, cal_uid: Mapping[str, str], hpd: float, mandatory: bool) -> None:
@@ -337,7 +357,7 @@ def _task(parent: ET.Element, n: int, kind: str, level: int, act: Any, number: s
         lost.append(f"activity '{a.id}': MS Project holds one constraint; "
                     f"{', '.join(c.type.value for c in cons[1:])} not written")
     _sub(t, "ConstraintType", _CONSTRAINT_CODES[cons[0].type] if cons else 0)
-    _sub(t, "CalendarUID", cal_uid.get(a.calendar, -1) if a.calendar else -1)
+    _sub(t, "CalendarUID", cal_uid.get(a.calendar, -1) if a.calendar and a.calendar in cal_uid else -1)
     if cons and cons[0].date is not None:
         _sub(t, "ConstraintDate", _dt(cons[0].date))
     for r in preds.get(a.id, ()):
