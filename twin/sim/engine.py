@@ -28,14 +28,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from twin.schedule import Calendar
 from twin.sim import distributions as dist
-from twin.sim.config import SimConfig, sample_durations
+from twin.sim.config import SimConfig
 from twin.sim.network import SimNetwork, activity_dates_one, alap_dates, compile_network, loe_dates
 from twin.sim.resources import MonitoredPool, PoolStats
 from twin.sim.streams import stream_keys, sub_uniforms

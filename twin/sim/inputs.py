@@ -24,7 +24,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 from twin.errors import InputError, MissingFileError
 from twin.sim import distributions as dist
