@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from twin.schedule import Calendar
 from twin.sim import distributions as dist
 from twin.sim.config import SimConfig
-from twin.sim.network import SimNetwork, activity_dates_one, alap_dates, compile_network, loe_dates
+from twin.sim.network import SimNetwork, activity_dates_one, alap_dates_one, compile_network, loe_dates_one
 from twin.sim.resources import MonitoredPool, PoolStats
 from twin.sim.streams import stream_keys, sub_uniforms
 from twin.sim.vectorised import critical_mask
@@ -217,12 +217,10 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
             es[i], ef[i], ds[i], df[i], drv[i] = activity_dates_one(net, i, ds, df, dur[i], cals[i])
             release(i)
     env.run()
-    one = lambda xs: [np.array([x], dtype=np.int64) for x in xs]  # noqa: E731
-    es_a, ef_a, ds_a, df_a = one(es), one(ef), one(ds), one(df)
-    loe_dates(net, es_a, ef_a, ds_a, df_a)
-    alap_dates(net, es_a, ef_a, ds_a, one(dur))
-    start = np.concatenate(es_a)
-    finish = np.concatenate(ef_a)
+    loe_dates_one(net, es, ef, ds, df)
+    alap_dates_one(net, es, ef, ds, dur)
+    start = np.asarray(es, dtype=np.int64)
+    finish = np.asarray(ef, dtype=np.int64)
     driver = np.asarray(drv, dtype=np.int64)
     crit = critical_mask(net, finish[None, :], driver[None, :])[0]
     live = ~net.complete

@@ -27,7 +27,7 @@ from twin.schedule import ActivityType, ConstraintType, Schedule
 from twin.worktime import WorkCalendar, to_minutes
 
 __all__ = ["NEG", "SimNetwork", "compile_network", "activity_dates", "activity_dates_one", "loe_dates",
-           "alap_dates", "planned_minutes"]
+           "loe_dates_one", "alap_dates", "alap_dates_one", "planned_minutes"]
 
 NEG = -(1 << 62)
 _CT = ConstraintType
@@ -247,8 +247,7 @@ def alap_dates(net: SimNetwork, es: list[Arr], ef: list[Arr], ds: list[Arr], dur
     In reverse topological order, so that chains of ALAP activities move together; the move never
     changes another activity's dates or the project finish. ``dur[i]``: remaining minutes per run.
     """
-    alap = [i for i in net.order if not net.started[i] and any(
-        c.type is _CT.AS_LATE_AS_POSSIBLE for c in net.schedule.activities[net.ids[i]].constraints)]
+    alap = _alap_list(net)
     if not alap:
         return
     finish = np.max(np.stack(ef, axis=0), axis=0)
@@ -346,3 +345,57 @@ def activity_dates_one(net: SimNetwork, i: int, ds: Sequence[int], df: Sequence[
                 e = _finish_reading1(cal, to_minutes(con.date))
                 s = cal.at_offset(cal.offset(e) - d, "start") if d > 0 else e
     return s, e, (net.actual_start[i] if started else s), e, drv
+
+
+def loe_dates_one(net: SimNetwork, es: list[int], ef: list[int], ds: list[int], df: list[int]) -> None:
+    """:func:`loe_dates` for one run, on ints (in place)."""
+    for i in np.flatnonzero(net.loe & ~net.complete):
+        cal = net.cals[i]
+        fin = None
+        for s, t, lag, lc in net.out_links[i]:
+            c = _shift1(lc, df[s] if t in ("FF", "SF") else ds[s], -lag, "finish")
+            fin = c if fin is None else max(fin, c)
+        if fin is not None:
+            ef[i] = df[i] = max(es[i], cal.at_offset(cal.offset(fin), "finish"))
+
+
+def alap_dates_one(net: SimNetwork, es: list[int], ef: list[int], ds: list[int], dur: Sequence[int]) -> None:
+    """:func:`alap_dates` for one run, on ints (in place)."""
+    alap = _alap_list(net)
+    if not alap:
+        return
+    finish = max(ef)
+    for i in reversed(alap):
+        cal = net.cals[i]
+        own_start = ds[i] if net.started[i] else es[i]
+        slack = None
+        for s, t, lag, lc in net.out_links[i]:
+            if t == "FS":
+                v = cal.offset(es[s]) - cal.offset(_shift1(lc, ef[i], lag, "finish"))
+            elif t == "SS":
+                v = cal.offset(es[s]) - cal.offset(_shift1(lc, own_start, lag, "start"))
+            elif t == "FF":
+                v = cal.offset(ef[s]) - cal.offset(_shift1(lc, ef[i], lag, "finish"))
+            else:
+                v = cal.offset(ef[s]) - cal.offset(_shift1(lc, own_start, lag, "finish"))
+            slack = v if slack is None else min(slack, v)
+        if slack is None:
+            slack = cal.offset(finish) - cal.offset(ef[i])
+        if slack <= 0:
+            continue
+        d = int(dur[i])
+        w = cal.offset(ef[i]) + slack
+        if d > 0:
+            ef[i] = cal.at_offset(w, "finish")
+            es[i] = cal.at_offset(w - d, "start")
+        else:
+            ef[i] = es[i] = cal.at_offset(w, "finish" if net.finish_milestone[i] else "start")
+
+
+def _alap_list(net: SimNetwork) -> list[int]:
+    cached = getattr(net, "_alap", None)
+    if cached is None:
+        cached = [i for i in net.order if not net.started[i] and any(
+            c.type is _CT.AS_LATE_AS_POSSIBLE for c in net.schedule.activities[net.ids[i]].constraints)]
+        net._alap = cached  # type: ignore[attr-defined]
+    return cached
