@@ -159,7 +159,7 @@ class Scene4D:
             prop.LightingOff()
         if translucent:
             prop.BackfaceCullingOn()   # one layer of ghost faces, not two
-        self.plotter.add_actor(actor, reset_camera=False, pickable=False)
+        self.plotter.add_actor(actor, reset_camera=False, pickable=False, render=False)
         return poly
 
     def _add_ground(self) -> None:
@@ -170,7 +170,7 @@ class Scene4D:
         plane = self._pv.Plane(center=(centre[0], centre[1], lo[2] - 0.02), direction=(0, 0, 1),
                                i_size=span, j_size=span)
         self.plotter.add_mesh(plane, color="#e9ebe4", ambient=0.4, diffuse=0.6, specular=0.0,
-                              reset_camera=False, pickable=False)
+                              reset_camera=False, pickable=False, render=False)
 
     def _set_camera(self) -> None:
         lo, hi = self.bounds
@@ -200,7 +200,7 @@ class Scene4D:
         prop.SetVerticalJustificationToTop() if top else prop.SetVerticalJustificationToBottom()
         prop.SetBackgroundColor(1.0, 1.0, 1.0)
         prop.SetBackgroundOpacity(0.7)
-        self.plotter.add_actor(actor, reset_camera=False, pickable=False)
+        self.plotter.add_actor(actor, reset_camera=False, pickable=False, render=False)
         return actor
 
     # -- per-date updates ----------------------------------------------------------------------
