@@ -214,3 +214,10 @@ def test_schedule_demands_prefer_assignments_then_crew_and_lift_attributes():
                       "C": Activity("C")},
                      assignments=(Assignment("B", "CREW-9", 2.0),))
     assert schedule_demands(sched) == {"B": {"CREW-9": 2.0}, "A": {"crew:concrete": 1.0, "crane": 1.0}}
+
+
+def test_viz_package_imports_without_loading_pyvista_or_plotly():
+    code = ("import sys, twin.viz as v; v.Scene4D; v.gantt_chart; "
+            "print(sorted(m for m in ('pyvista', 'plotly') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

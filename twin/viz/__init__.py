@@ -37,7 +37,18 @@ __all__ = [
     "FourDView",
     "render_frame",
     "animate",
+    "load_4d_inputs",
+    "gantt_chart",
+    "s_curve_chart",
+    "finish_histogram",
+    "utilisation_chart",
+    "s_curve_from_result",
+    "finish_histogram_from_result",
+    "save_figure",
 ]
+
+_CHARTS = ("gantt_chart", "s_curve_chart", "finish_histogram", "utilisation_chart", "s_curve_from_result",
+           "finish_histogram_from_result", "save_figure")
 
 
 def __getattr__(name: str):
@@ -50,4 +61,12 @@ def __getattr__(name: str):
         from twin.viz import frames
 
         return getattr(frames, name)
+    if name in _CHARTS:
+        from twin.viz import charts
+
+        return getattr(charts, name)
+    if name == "load_4d_inputs":
+        from twin.viz.inputs import load_4d_inputs
+
+        return load_4d_inputs
     raise AttributeError(f"module 'twin.viz' has no attribute '{name}'")
