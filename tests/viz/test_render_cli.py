@@ -143,3 +143,26 @@ def test_missing_scenario_fails_cleanly(tmp_path):
 def test_bad_step_fails_cleanly(demo, tmp_path):
     result = _run("animate", demo, "-o", tmp_path / "a.gif", "--step", "often")
     assert result.exit_code == 1 and "step: expected" in result.output
+
+
+def test_osmesa_fallback_renders_the_same_frame_as_egl(demo, tmp_path):
+    """The OSMesa backend (in a child process: one backend per process) draws what EGL draws."""
+    import os
+    import subprocess
+    import sys
+
+    import imageio.v3 as iio
+
+    frames = {}
+    for backend in ("egl", "osmesa"):
+        out = tmp_path / f"{backend}.png"
+        env = {**os.environ, "TWIN_VTK_BACKEND": backend}
+        env.pop("VTK_DEFAULT_OPENGL_WINDOW", None)
+        proc = subprocess.run([sys.executable, "-m", "twin", "render", str(demo), "--at", "2025-04-10", "-o",
+                               str(out), "--width", "320", "--height", "240", "--json"],
+                              capture_output=True, text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["backend"] == backend
+        frames[backend] = iio.imread(out).astype(int)
+    diff = np.abs(frames["egl"] - frames["osmesa"]).mean()
+    assert diff < 3.0, f"mean pixel difference {diff:.2f}"
