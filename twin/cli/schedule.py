@@ -134,7 +134,7 @@ def _print_summary(s: dict[str, Any]) -> None:
     t.add_row("near-critical", f"{len(s['near_critical']):,}")
     ref = s["reference_check"]
     if ref:
-        t.add_row("dates equal to the file's (P6)", f"{ref['dates_equal']:,} of {ref['compared']:,}")
+        t.add_row("dates equal to those in the file", f"{ref['dates_equal']:,} of {ref['compared']:,}")
         t.add_row("total float equal", f"{ref['total_float_equal']:,} of {ref['total_float_compared']:,}")
     console.print(t)
     path = s["critical_path"]
