@@ -125,7 +125,7 @@ def schedule_command(
 def _print_summary(s: dict[str, Any]) -> None:
     from rich.table import Table
 
-    t = Table(title=f"{s['file']}  {s['name']}", show_header=False, box=None)
+    t = Table(title=f"{Path(s['file']).name}  {s['name']}", show_header=False, box=None)
     for key in ("activities", "relationships", "calendars"):
         t.add_row(key, f"{s[key]:,}")
     for key in ("data_date", "start", "finish"):
