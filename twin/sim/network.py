@@ -144,7 +144,8 @@ def _add(cal: WorkCalendar, s: Arr, d: Arr) -> Arr:
 
 
 def activity_dates(net: SimNetwork, i: int, ds: Sequence[Arr], df: Sequence[Arr], d: Arr,
-                   cal: WorkCalendar | None = None) -> tuple[Arr, Arr, Arr, Arr, Arr]:
+                   cal: WorkCalendar | None = None, wf: list | None = None, wx: dict | None = None
+                   ) -> tuple[Arr, Arr, Arr, Arr, Arr]:
     """Early dates of activity ``i`` given its predecessors' driving dates, for many runs at once.
 
     Parameters
@@ -153,6 +154,12 @@ def activity_dates(net: SimNetwork, i: int, ds: Sequence[Arr], df: Sequence[Arr]
         (FS, FF) links, int64 clock minutes, shape (n_runs,); only ``i``'s predecessors are read.
     d : remaining working minutes of ``i`` per run, shape (n_runs,).
     cal : the calendar ``i`` works on (default its own; the engine passes a weather-stopped one).
+    wf : optional cache, per activity, of the working offset of ``df`` on the activity's own calendar
+        (or None where unknown). When given, it is read for predecessors on the same calendar and
+        written for ``i``: an FS link without lag then needs no calendar search (offsets are monotone,
+        so the offset of the latest predecessor finish is the largest offset). Same results.
+    wx : optional cache of predecessor finishes converted to offsets on other calendars, keyed by
+        (predecessor index, id(calendar)), shared by the successors of one predecessor.
 
     Returns
     -------
@@ -167,6 +174,10 @@ def activity_dates(net: SimNetwork, i: int, ds: Sequence[Arr], df: Sequence[Arr]
     fin_c = np.full(runs, NEG, dtype=np.int64)
     fdrv = np.full(runs, -1, dtype=np.int64)
     started = bool(net.started[i])
+    w_c = np.full(runs, cal.offset(net.dd), dtype=np.int64) if wf is not None else None
+    other = wx if wx is not None else {}
+    if wf is not None:
+        wf[i] = None
     if not started or net.retained:
         for p, t, lag, lc in net.in_links[i]:
             if net.loe[p]:
@@ -176,6 +187,17 @@ def activity_dates(net: SimNetwork, i: int, ds: Sequence[Arr], df: Sequence[Arr]
                 upd = (c > start_c) | ((c == start_c) & (sdrv < 0))
                 start_c = np.where(upd, c, start_c)
                 sdrv = np.where(upd, p, sdrv)
+                if w_c is not None:
+                    if t == "FS" and lag == 0 and wf[p] is not None and net.cals[p] is cal:
+                        w_p = wf[p]
+                    elif t == "FS" and lag == 0:  # another calendar: convert once, share with siblings
+                        key = (p, id(cal))
+                        w_p = other.get(key)
+                        if w_p is None:
+                            w_p = other[key] = cal.offsets(c)
+                    else:
+                        w_p = cal.offsets(c)
+                    w_c = np.maximum(w_c, w_p)
             else:
                 c = _shift(lc, df[p], lag, "finish") if t == "FF" else _shift(lc, ds[p], lag, "finish")
                 upd = c > fin_c
@@ -188,6 +210,8 @@ def activity_dates(net: SimNetwork, i: int, ds: Sequence[Arr], df: Sequence[Arr]
             cd = to_minutes(con.date)
             if con.type in (_CT.START_ON_OR_AFTER, _CT.START_ON):
                 start_c = np.maximum(start_c, cd)
+                if w_c is not None:
+                    w_c = np.maximum(w_c, cal.offset(cd))
             elif con.type in (_CT.FINISH_ON_OR_AFTER, _CT.FINISH_ON):
                 fin_c = np.maximum(fin_c, cd)
     drv = np.where(fin_c > start_c, fdrv, sdrv)
@@ -197,23 +221,38 @@ def activity_dates(net: SimNetwork, i: int, ds: Sequence[Arr], df: Sequence[Arr]
         es = np.maximum(net.dd, late)
         a_s = net.actual_start[i] if net.actual_start[i] is not None else net.actual_finish[i]
         return es, es.copy(), np.maximum(a_s, late), np.maximum(net.actual_finish[i], late), drv
+    w_c = w_c if w_c is not None else cal.offsets(start_c)
+    w_fin = cal.offsets(fin_c) if has_fin else None
+    w_max = np.maximum(w_c, w_fin) if has_fin else w_c      # offset of max(start_c, fin_c)
     if net.finish_milestone[i]:
-        e = _finish_reading(cal, np.maximum(start_c, fin_c))
+        t = np.maximum(start_c, fin_c)
+        r = cal.at_offsets(w_max, "finish")
+        e = np.where(r == t, t, cal.at_offsets(w_max, "start"))   # the finish reading of t
         s = e
+        w_e = w_max
     else:
         zero = d == 0
-        s_zero = _next_working(cal, np.maximum(start_c, fin_c)) if zero.any() else start_c
-        s = _next_working(cal, start_c)
+        any_zero = bool(zero.any())
+        w_s = w_c
+        s = cal.at_offsets(w_s, "start")
         drv_work = sdrv
         if has_fin:
-            sf = cal.at_offsets(cal.offsets(fin_c) - d, "start")
+            w_sf = w_fin - d
+            sf = cal.at_offsets(w_sf, "start")
             upd = sf > s
             s = np.where(upd, sf, s)
+            w_s = np.where(upd, w_sf, w_s)
             drv_work = np.where(upd, fdrv, sdrv)
-        e = _add(cal, s, d)
-        s = np.where(zero, s_zero, s)
-        e = np.where(zero, s_zero, e)
+        e = cal.at_offsets(w_s + d, "finish")
+        w_e = w_s + d
+        if any_zero:
+            s_zero = cal.at_offsets(w_max, "start")
+            s = np.where(zero, s_zero, s)
+            e = np.where(zero, s_zero, e)
+            w_e = np.where(zero, w_max, w_e)
         drv = np.where(zero, drv, drv_work)
+    if wf is not None and not any(c.type in (_CT.MANDATORY_START, _CT.MANDATORY_FINISH) for c in a.constraints):
+        wf[i] = w_e
     if not started:
         for con in a.constraints:
             if con.type is _CT.MANDATORY_START and con.date is not None:

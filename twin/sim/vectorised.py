@@ -43,8 +43,10 @@ def forward_runs(net: SimNetwork, durations: NDArray[np.int64]) -> RunArrays:
     es, ef = list(es_rows), list(ef_rows)           # row views, written in place
     es0, ef0 = list(es), list(ef)
     dcols = np.ascontiguousarray(durations.T)
+    wf: list = [None] * n
+    wx: dict = {}
     for i in net.order:
-        s, e, ds[i], df[i], drv_rows[i] = activity_dates(net, i, ds, df, dcols[i])
+        s, e, ds[i], df[i], drv_rows[i] = activity_dates(net, i, ds, df, dcols[i], wf=wf, wx=wx)
         es[i][:] = s
         ef[i][:] = e
     loe_dates(net, es, ef, ds, df)
