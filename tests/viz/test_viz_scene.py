@@ -118,3 +118,33 @@ def test_window_too_small_is_rejected(boxes):
     meshes, elements, _, _ = boxes.box_building(1, 1)
     with pytest.raises(InputError, match="at least 16x16"):
         Scene4D(meshes, elements, window_size=(10, 10))
+
+
+def test_meshes_are_oriented_for_back_face_culling(boxes):
+    from twin.viz.scene import orient_for_culling
+
+    good = boxes.box_mesh((0, 0, 0), (1, 1, 1))
+    inside_out = Mesh(good.vertices, good.faces[:, ::-1])
+    open_box = Mesh(good.vertices, good.faces[:10])
+    touching = boxes.box_mesh((1, 0, 0), (2, 1, 1))            # shares a face's edges with `good`
+    ids, points, faces, cell_el = merge_meshes({"good": good, "flip": inside_out, "open": open_box,
+                                                "touch": touching})
+    out, out_el, report = orient_for_culling(points, faces, cell_el)
+    assert report == {"kept": 2, "flipped": 1, "double_sided": 1}
+    assert len(out) == len(faces) + 10                           # the open box drawn from both sides
+    flipped = out[out_el == 1]
+    assert (flipped == faces[cell_el == 1][:, ::-1]).all()       # now wound like the good box
+
+
+def test_culled_scene_draws_the_same_pixels_as_an_unculled_one(boxes):
+    meshes, elements, windows, links = boxes.box_building()
+    with Scene4D(meshes, elements, window_size=(300, 200), legend=False) as s:
+        tl = build_timeline(windows, links, s.element_ids)
+        s.show_states(tl.state_at(dt(2025, 4, 1)))
+        culled = s.render().astype(int)
+        actors = s.plotter.renderer.GetActors()
+        actors.InitTraversal()
+        for _ in range(actors.GetNumberOfItems()):
+            actors.GetNextActor().GetProperty().BackfaceCullingOff()
+        plain = s.render().astype(int)
+    assert (np.abs(culled - plain).max(axis=-1) > 30).sum() < 20
