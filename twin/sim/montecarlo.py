@@ -146,7 +146,7 @@ def run_monte_carlo(
     cpm = compute_cpm(config.schedule)
     t0 = time.perf_counter()
     workers = workers or os.cpu_count() or 1
-    size = chunk_size or (max(1, min(500, -(-runs // (workers * 4)))) if path == "vectorised"
+    size = chunk_size or (max(1, min(1000, -(-runs // (workers * 2)))) if path == "vectorised"
                           else max(1, min(50, -(-runs // (workers * 4)))))
     chunks = _chunks(runs, size)
     parts: list[dict[str, Any]] = []
