@@ -166,3 +166,28 @@ def test_osmesa_fallback_renders_the_same_frame_as_egl(demo, tmp_path):
         frames[backend] = iio.imread(out).astype(int)
     diff = np.abs(frames["egl"] - frames["osmesa"]).mean()
     assert diff < 3.0, f"mean pixel difference {diff:.2f}"
+
+
+def test_highlight_from_a_file_naming_global_ids(demo, tmp_path):
+    """Any file naming GlobalIds (here a JSON clash list) selects the elements drawn in magenta."""
+    import imageio.v3 as iio
+
+    from twin.ifc import load_model
+
+    model = load_model([demo.parent / "demo.ifc"], geometry=False)
+    walls = [g for g, e in model.elements.items() if e.ifc_class == "IfcWall"][:6]
+    clash = tmp_path / "clashes.json"
+    clash.write_text(json.dumps([{"a": walls[i], "b": walls[i + 1], "distance": -0.02} for i in range(0, 6, 2)]))
+    out = tmp_path / "h.png"
+    result = _run("render", demo, "--at", "2025-05-30", "-o", out, "--width", "320", "--height", "240",
+                  "--highlight", f"@{clash}", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["highlighted"] == 6
+    img = iio.imread(out).astype(int)
+    magenta = (img[..., 0] > 150) & (img[..., 2] > 100) & (img[..., 1] < 90)
+    assert magenta.sum() > 50
+
+
+def test_missing_highlight_file_fails_before_loading(demo, tmp_path):
+    result = _run("render", demo, "--at", "2025-05-30", "-o", tmp_path / "h.png", "--highlight", "@nope.json")
+    assert result.exit_code == 1 and "highlight file not found" in result.output

@@ -16,6 +16,8 @@ from twin.cli._common import app, console, err_console, handle_errors, print_jso
 from twin.errors import InputError
 
 _INPUTS_HELP = "Scenario .toml, or model .ifc file(s) and a schedule file (XER, P6 XML, MSP XML, CSV)."
+_HIGHLIGHT = typer.Option(help="GlobalIds drawn in magenta over any state (clashes, conflicts): "
+                               "'id1,id2' or '@file' (any file naming GlobalIds: list, CSV, JSON, BCF).")
 
 
 def _parse_date(text: str, option: str) -> datetime:
@@ -80,22 +82,23 @@ def render_command(
     runs: Annotated[Optional[int], typer.Option(help="Monte Carlo runs for --colour-by probability (and "
                                                 "criticality index); default: the scenario's.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
-    highlight: Annotated[Optional[str], typer.Option(help="Comma-separated GlobalIds drawn in magenta "
-                                                     "(clashes, conflicts).")] = None,
+    highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Render the model as built at one date into a PNG (date caption, active tasks, legend)."""
     from twin.viz.frames import COLOUR_MODES, render_frame
+    from twin.viz.inputs import highlight_ids
 
     when = _parse_date(at, "--at")
     if colour_by not in COLOUR_MODES:
         raise InputError(f"--colour-by must be one of {', '.join(COLOUR_MODES)}, got '{colour_by}'")
     if output.suffix.lower() != ".png":
         raise InputError(f"-o must name a .png file, got '{output}'")
+    wanted = highlight_ids(highlight) if highlight else []
     t0 = time.perf_counter()
     data, view = _load(inputs, links, width, height, multi_samples=4)   # one frame: anti-aliased
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
-    highlighted = view.scene.highlight(highlight.split(",")) if highlight else 0
+    highlighted = view.scene.highlight(wanted) if wanted else 0
     info = render_frame(view, when, output, colour_by=colour_by, values=values)
     view.scene.close()
     result = {
@@ -129,10 +132,12 @@ def animate_command(
     runs: Annotated[Optional[int], typer.Option(help="Monte Carlo runs for --colour-by probability (and "
                                                 "criticality index); default: the scenario's.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
+    highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write a 4D animation (MP4 or GIF) from start to end every STEP, with a progress bar."""
     from twin.viz.frames import COLOUR_MODES, animate, frame_dates, parse_step
+    from twin.viz.inputs import highlight_ids
 
     if output.suffix.lower() not in (".mp4", ".gif"):
         raise InputError(f"-o must name a .mp4 or .gif file, got '{output}'")
@@ -141,9 +146,11 @@ def animate_command(
     delta = parse_step(step)
     first = _parse_date(start, "--start") if start else None
     last = _parse_date(end, "--end") if end else None
+    wanted = highlight_ids(highlight) if highlight else []
     t0 = time.perf_counter()
     data, view = _load(inputs, links, width, height, multi_samples=0)   # many frames: speed first
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
+    highlighted = view.scene.highlight(wanted) if wanted else 0
     span = view.timeline.span
     first = first or (span[0] if span else data.cpm.start)
     last = last or (span[1] if span else data.cpm.finish)
@@ -157,7 +164,8 @@ def animate_command(
         "output": str(output), "frames": len(infos), "start": first, "end": last,
         "step_hours": delta.total_seconds() / 3600, "fps": fps, "colour_by": colour_by,
         "elements": len(view.scene.element_ids), "linked": view.n_linked,
-        "first": dict(infos[0].counts), "last": dict(infos[-1].counts), "backend": _backend(),
+        "first": dict(infos[0].counts), "last": dict(infos[-1].counts), "highlighted": highlighted,
+        "backend": _backend(),
         "seconds": round(time.perf_counter() - t0, 3),
     }
     if json_out:

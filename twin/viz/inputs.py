@@ -25,7 +25,7 @@ from twin.errors import InputError, MissingFileError
 from twin.fourd import TaskWindow, task_windows
 from twin.viz.appearance import DEFAULT_PROFILE, AppearanceProfile, profile_from_dict
 
-__all__ = ["FourDInputs", "load_4d_inputs", "activity_criticality", "simulation_values"]
+__all__ = ["FourDInputs", "load_4d_inputs", "activity_criticality", "simulation_values", "highlight_ids"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -192,3 +192,36 @@ def simulation_values(
         return out
 
     return probability
+
+
+_GUID = None
+
+
+def highlight_ids(spec: str) -> list[str]:
+    """GlobalIds to highlight from ``"id1,id2"`` or ``"@file"``.
+
+    A file may be anything that names GlobalIds (a list one per line, a CSV, a clash report in JSON, BCF
+    markup): every 22-character IFC GlobalId token in it is taken, in order, without repeats.
+
+    Raises
+    ------
+    MissingFileError
+        ``@file`` does not exist.
+    InputError
+        No GlobalId in the file.
+    """
+    import re
+
+    global _GUID
+    _GUID = _GUID or re.compile(r"(?<![0-9A-Za-z_$])[0-9A-Za-z_$]{22}(?![0-9A-Za-z_$])")
+    spec = spec.strip()
+    if spec.startswith("@"):
+        path = Path(spec[1:])
+        if not path.is_file():
+            raise MissingFileError(path, "highlight file")
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = list(dict.fromkeys(_GUID.findall(text)))
+        if not found:
+            raise InputError(f"{path}: no IFC GlobalId (22 characters of 0-9, A-Z, a-z, _ and $) found")
+        return found
+    return [p.strip() for p in spec.split(",") if p.strip()]
