@@ -191,3 +191,27 @@ def test_highlight_from_a_file_naming_global_ids(demo, tmp_path):
 def test_missing_highlight_file_fails_before_loading(demo, tmp_path):
     result = _run("render", demo, "--at", "2025-05-30", "-o", tmp_path / "h.png", "--highlight", "@nope.json")
     assert result.exit_code == 1 and "highlight file not found" in result.output
+
+
+def test_scenario_appearance_table_changes_the_colours(demo, tmp_path):
+    import imageio.v3 as iio
+
+    scen = tmp_path / "blue.toml"
+    text = demo.read_text().replace('files = ["demo.ifc"]', f'files = ["{(demo.parent / "demo.ifc").as_posix()}"]')
+    scen.write_text(text + '\n[appearance.construct]\nin_progress = "#0000ff"\nnot_started = "hidden"\n')
+    out = tmp_path / "b.png"
+    result = _run("render", scen, "--at", "2025-04-10", "-o", out, "--width", "320", "--height", "240")
+    assert result.exit_code == 0, result.output
+    img = iio.imread(out).astype(int)
+    blue = (img[..., 2] > 120) & (img[..., 0] < 60) & (img[..., 1] < 60)
+    green = (img[..., 1] > img[..., 0] + 60) & (img[..., 1] > img[..., 2] + 60)
+    assert blue.sum() > 200 and green.sum() < 20
+
+
+def test_bad_scenario_appearance_names_the_key(demo, tmp_path):
+    scen = tmp_path / "bad.toml"
+    text = demo.read_text().replace('files = ["demo.ifc"]', f'files = ["{(demo.parent / "demo.ifc").as_posix()}"]')
+    scen.write_text(text + '\n[appearance.construct]\nin_progress = { colour = "#00ff00", opacity = 3 }\n')
+    result = _run("render", scen, "--at", "2025-04-10", "-o", tmp_path / "x.png")
+    assert result.exit_code == 1
+    assert "appearance.construct.in_progress.opacity" in result.output and "Traceback" not in result.output
