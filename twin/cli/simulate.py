@@ -148,7 +148,10 @@ def compare_command(
     if json_out:
         print_json(out)
         return
-    t = Table("scenario", "P50", "P80", "P90", "mean", "weather days")
+    t = Table()
+    t.add_column("scenario", no_wrap=True)
+    for head in ("P50", "P80", "P90", "mean", "weather days"):
+        t.add_column(head)
     for s in out["scenarios"]:
         f = s["finish"]
         t.add_row(s["name"], *(f"{f[k]:%Y-%m-%d}" for k in ("p50", "p80", "p90", "mean")),
