@@ -150,8 +150,8 @@ def compare_command(
         return
     t = Table()
     t.add_column("scenario", no_wrap=True)
-    for head in ("P50", "P80", "P90", "mean", "weather days"):
-        t.add_column(head)
+    for head in ("P50", "P80", "P90", "mean", "weather days lost"):
+        t.add_column(head, no_wrap=True, min_width=10)
     for s in out["scenarios"]:
         f = s["finish"]
         t.add_row(s["name"], *(f"{f[k]:%Y-%m-%d}" for k in ("p50", "p80", "p90", "mean")),
