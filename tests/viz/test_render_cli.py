@@ -215,3 +215,26 @@ def test_bad_scenario_appearance_names_the_key(demo, tmp_path):
     result = _run("render", scen, "--at", "2025-04-10", "-o", tmp_path / "x.png")
     assert result.exit_code == 1
     assert "appearance.construct.in_progress.opacity" in result.output and "Traceback" not in result.output
+
+
+def test_render_from_model_schedule_and_link_files(demo, tmp_path):
+    """The file route: model .ifc + schedule CSV (from `twin plan`) + link CSV, no scenario."""
+    ifc = demo.parent / "demo.ifc"
+    planned = _run("plan", ifc, "--strategy", "storey-by-storey", "-o", tmp_path / "s.csv", "--json")
+    assert planned.exit_code == 0, planned.output
+    links = tmp_path / "s.links.csv"                          # written by `twin plan` beside the schedule
+    assert links.exists()
+    # any date will do: `twin plan` starts next Monday, and only the links are checked here
+    result = _run("render", ifc, tmp_path / "s.csv", "--links", links, "--at", "2026-12-15",
+                  "-o", tmp_path / "f.png", "--width", "320", "--height", "240", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["linked"] == out["elements"] > 100
+
+
+def test_two_schedule_files_are_refused(demo, tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("id\n")
+    b.write_text("id\n")
+    result = _run("render", demo.parent / "demo.ifc", a, b, "--at", "2025-01-01", "-o", tmp_path / "f.png")
+    assert result.exit_code == 1 and "more than one schedule file" in result.output
