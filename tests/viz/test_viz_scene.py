@@ -148,3 +148,20 @@ def test_culled_scene_draws_the_same_pixels_as_an_unculled_one(boxes):
             actors.GetNextActor().GetProperty().BackfaceCullingOff()
         plain = s.render().astype(int)
     assert (np.abs(culled - plain).max(axis=-1) > 30).sum() < 20
+
+
+def test_named_views_look_from_different_sides_and_bad_names_are_refused(boxes):
+    meshes, elements, windows, links = boxes.box_building()
+    with Scene4D(meshes, elements, window_size=(200, 150), legend=False, ground=False) as s:
+        iso = s.render().astype(int)
+        pos_iso = np.array(s.plotter.camera.position)
+        s.set_view("top")
+        top = s.render().astype(int)
+        pos_top = np.array(s.plotter.camera.position)
+        with pytest.raises(InputError, match="view must be one of"):
+            s.set_view("sideways")
+    lo, hi = s.bounds
+    centre = (lo + hi) / 2
+    assert pos_top[2] > hi[2] and np.allclose(pos_top[:2], centre[:2])      # straight above
+    assert pos_iso[0] > centre[0] and pos_iso[1] < centre[1]                # from the south-east
+    assert np.abs(iso - top).mean() > 5

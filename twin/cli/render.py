@@ -16,6 +16,8 @@ from twin.cli._common import app, console, err_console, handle_errors, print_jso
 from twin.errors import InputError
 
 _INPUTS_HELP = "Scenario .toml, or model .ifc file(s) and a schedule file (XER, P6 XML, MSP XML, CSV)."
+_VIEW = typer.Option("--view", help="Camera: iso (from the south-east), iso-sw, iso-ne, iso-nw, top, south, north, "
+                          "east, west.")
 _HIGHLIGHT = typer.Option(help="GlobalIds drawn in magenta over any state (clashes, conflicts): "
                                "'id1,id2' or '@file' (any file naming GlobalIds: list, CSV, JSON, BCF).")
 
@@ -46,7 +48,7 @@ def _values(inputs: Any, colour_by: str, element_ids: tuple[str, ...], runs: Opt
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
-def _load(paths: list[Path], links: Optional[Path], width: int, height: int, multi_samples: int):
+def _load(paths: list[Path], links: Optional[Path], width: int, height: int, multi_samples: int, view: str):
     from twin.viz.frames import FourDView
     from twin.viz.inputs import load_4d_inputs
     from twin.viz.scene import Scene4D
@@ -57,7 +59,7 @@ def _load(paths: list[Path], links: Optional[Path], width: int, height: int, mul
                                 progress=lambda msg: bar.update(task, description=msg))
         bar.update(task, description="building scene")
         scene = Scene4D(inputs.model.meshes, inputs.model.elements, profile=inputs.profile,
-                        window_size=(width, height), multi_samples=multi_samples)
+                        window_size=(width, height), multi_samples=multi_samples, view=view)
     for w in inputs.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
     return inputs, FourDView(scene, inputs.windows, inputs.links, title=inputs.name)
@@ -83,11 +85,16 @@ def render_command(
                                                 "criticality index); default: the scenario's.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
     highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
+    camera: Annotated[str, _VIEW] = "iso",
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Render the model as built at one date into a PNG (date caption, active tasks, legend)."""
     from twin.viz.frames import COLOUR_MODES, render_frame
     from twin.viz.inputs import highlight_ids
+    from twin.viz.scene import VIEWS
+
+    if camera not in VIEWS:
+        raise InputError(f"--view must be one of {', '.join(VIEWS)}, got '{camera}'")
 
     when = _parse_date(at, "--at")
     if colour_by not in COLOUR_MODES:
@@ -96,13 +103,13 @@ def render_command(
         raise InputError(f"-o must name a .png file, got '{output}'")
     wanted = highlight_ids(highlight) if highlight else []
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height, multi_samples=4)   # one frame: anti-aliased
+    data, view = _load(inputs, links, width, height, multi_samples=4, view=camera)   # one frame: anti-aliased
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     highlighted = view.scene.highlight(wanted) if wanted else 0
     info = render_frame(view, when, output, colour_by=colour_by, values=values)
     view.scene.close()
     result = {
-        "output": str(output), "at": when, "colour_by": colour_by, "counts": dict(info.counts),
+        "output": str(output), "at": when, "colour_by": colour_by, "view": camera, "counts": dict(info.counts),
         "active": list(info.active), "elements": len(view.scene.element_ids), "linked": view.n_linked,
         "triangles": view.scene.n_cells, "highlighted": highlighted, "backend": _backend(),
         "seconds": round(time.perf_counter() - t0, 3),
@@ -133,11 +140,16 @@ def animate_command(
                                                 "criticality index); default: the scenario's.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
     highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
+    camera: Annotated[str, _VIEW] = "iso",
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write a 4D animation (MP4 or GIF) from start to end every STEP, with a progress bar."""
     from twin.viz.frames import COLOUR_MODES, animate, frame_dates, parse_step
     from twin.viz.inputs import highlight_ids
+    from twin.viz.scene import VIEWS
+
+    if camera not in VIEWS:
+        raise InputError(f"--view must be one of {', '.join(VIEWS)}, got '{camera}'")
 
     if output.suffix.lower() not in (".mp4", ".gif"):
         raise InputError(f"-o must name a .mp4 or .gif file, got '{output}'")
@@ -148,7 +160,7 @@ def animate_command(
     last = _parse_date(end, "--end") if end else None
     wanted = highlight_ids(highlight) if highlight else []
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height, multi_samples=0)   # many frames: speed first
+    data, view = _load(inputs, links, width, height, multi_samples=0, view=camera)   # many frames: speed first
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     highlighted = view.scene.highlight(wanted) if wanted else 0
     span = view.timeline.span

@@ -35,7 +35,21 @@ from twin.viz.appearance import (
 )
 from twin.viz.backend import select_backend
 
-__all__ = ["Scene4D", "merge_meshes", "orient_for_culling", "write_png"]
+__all__ = ["Scene4D", "VIEWS", "merge_meshes", "orient_for_culling", "write_png"]
+
+VIEWS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    # name: (direction from the model centre to the camera, view-up); +y is north, +x east
+    "iso": ((1.0, -1.3, 0.95), (0.0, 0.0, 1.0)),
+    "iso-sw": ((-1.0, -1.3, 0.95), (0.0, 0.0, 1.0)),
+    "iso-ne": ((1.0, 1.3, 0.95), (0.0, 0.0, 1.0)),
+    "iso-nw": ((-1.0, 1.3, 0.95), (0.0, 0.0, 1.0)),
+    "top": ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0)),
+    "south": ((0.0, -1.0, 0.0), (0.0, 0.0, 1.0)),
+    "north": ((0.0, 1.0, 0.0), (0.0, 0.0, 1.0)),
+    "east": ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+    "west": ((-1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+}
+"""Named camera directions of :meth:`Scene4D.set_view`."""
 
 _OPAQUE = 0.999   # at or above: the opaque actor
 _GHOST = 0.5      # below: the unlit ghost actor; in between: the lit translucent actor
@@ -126,6 +140,7 @@ class Scene4D:
     window_size : (width, height) in pixels
     ground : draw a ground plane under the model
     legend : draw the legend (bottom right)
+    view : camera direction, one of :data:`VIEWS` ("iso" = from the south-east, 30 degrees up)
     multi_samples : MSAA samples (0: none). On a CPU rasteriser (llvmpipe, OSMesa) 8 samples double
         the render time; 4 is a good choice for single exported frames, 0 for sliders and animations.
 
@@ -146,6 +161,7 @@ class Scene4D:
         ground: bool = True,
         legend: bool = True,
         multi_samples: int = 0,
+        view: str = "iso",
     ) -> None:
         if window_size[0] < 16 or window_size[1] < 16:
             raise InputError(f"window size must be at least 16x16 pixels, got {window_size}")
@@ -174,7 +190,7 @@ class Scene4D:
         self._ghost = self._add_part(vtk_points, translucent=True, lit=False)
         if ground:
             self._add_ground()
-        self._set_camera()
+        self.set_view(view)
         self._title = self._add_text((0.012, 0.985), 20, bold=True, top=True)
         self._subtitle = self._add_text((0.012, 0.93), 13, top=True)
         self._tasks = self._add_text((0.012, 0.015), 12, top=False)
@@ -220,19 +236,28 @@ class Scene4D:
         self.plotter.add_mesh(plane, color="#e9ebe4", ambient=0.4, diffuse=0.6, specular=0.0,
                               reset_camera=False, pickable=False, render=False)
 
-    def _set_camera(self) -> None:
+    def set_view(self, view: str = "iso") -> None:
+        """Point the camera at the whole model from a named direction (see :data:`VIEWS`).
+
+        The camera frames every element (built or not), so it stays put while the date changes.
+        """
+        try:
+            direction, up = VIEWS[view]
+        except KeyError:
+            raise InputError(f"view must be one of {', '.join(VIEWS)}, got '{view}'") from None
         lo, hi = self.bounds
         centre = (lo + hi) / 2
-        direction = np.array([1.0, -1.3, 0.95])
-        direction /= np.linalg.norm(direction)
+        d = np.asarray(direction, dtype=float)
+        d /= np.linalg.norm(d)
         cam = self.plotter.camera
         cam.focal_point = tuple(centre)
-        cam.position = tuple(centre + direction * float(np.linalg.norm(hi - lo) + 1.0))
-        cam.up = (0.0, 0.0, 1.0)
+        cam.position = tuple(centre + d * float(np.linalg.norm(hi - lo) + 1.0))
+        cam.up = up
         cam.view_angle = 30.0
         self.plotter.renderer.ResetCamera(*np.ravel(np.column_stack([lo, hi])))
         self.plotter.camera.zoom(1.25)
         self.plotter.renderer.ResetCameraClippingRange()
+        self.view = view
 
     def _add_text(self, pos: tuple[float, float], size: int, *, bold: bool = False, top: bool):
         vtk = self._pv._vtk
