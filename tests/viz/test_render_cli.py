@@ -239,3 +239,18 @@ def test_two_schedule_files_are_refused(demo, tmp_path):
     b.write_text("id\n")
     result = _run("render", demo.parent / "demo.ifc", a, b, "--at", "2025-01-01", "-o", tmp_path / "f.png")
     assert result.exit_code == 1 and "more than one schedule file" in result.output
+
+
+def test_simulated_criticality_index_per_element(demo):
+    from twin.scenario import load_scenario, resolve
+    from twin.viz.inputs import simulation_values
+
+    res = resolve(load_scenario(demo), geometry=False)
+    ids = list(res.model.elements)
+    crit = simulation_values(demo, "criticality", res.links.pairs, ids, runs=10, seed=2)
+    assert crit.shape == (len(ids),)
+    known = crit[~np.isnan(crit)]
+    assert len(known) > 0.9 * len(ids)
+    assert known.min() >= 0 and known.max() == 1.0          # some element is always on the driving path
+    with pytest.raises(Exception, match="'probability' or 'criticality'"):
+        simulation_values(demo, "state", res.links.pairs, ids, runs=1)
