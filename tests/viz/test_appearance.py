@@ -88,3 +88,14 @@ def test_probability_ramp_goes_from_red_to_green():
     assert c[0, 0] > c[0, 1] and c[1, 1] > c[1, 0]
     with pytest.raises(InputError, match="unknown colour ramp"):
         ramp_colours(np.array([0.5]), "rainbow")
+
+
+def test_in_progress_opacity_ramps_from_start_to_finish():
+    p = profile_from_dict({"construct": {"in_progress": {"colour": "#00ff00", "opacity": 1.0,
+                                                         "opacity_from": 0.2}}})
+    wins = {"C": TaskWindow("C", dt(2025, 3, 1), dt(2025, 3, 11))}
+    tl = build_timeline(wins, [("C", "c")], ["c"])
+    ops = [appearance_arrays(tl.state_at(dt(2025, 3, d)), MAT[:1], p)[1][0] for d in (1, 6, 10)]
+    assert ops == pytest.approx([0.2, 0.6, 0.92])
+    with pytest.raises(InputError, match="opacity_from: must be within 0..1"):
+        profile_from_dict({"construct": {"in_progress": {"opacity_from": -1}}})

@@ -74,14 +74,21 @@ def parse_colour(value: Any, name: str = "colour") -> RGB:
 
 @dataclass(frozen=True, slots=True)
 class Appearance:
-    """How to draw an element: ``colour`` (None: its material colour) and ``opacity`` (0: hidden)."""
+    """How to draw an element: ``colour`` (None: its material colour) and ``opacity`` (0: hidden).
+
+    ``opacity_from`` (in-progress states): the opacity when the activity starts; it then rises
+    linearly to ``opacity`` at its finish (SYNCHRO's transparency ramp). None: constant.
+    """
 
     colour: RGB | None = None
     opacity: float = 1.0
+    opacity_from: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.opacity <= 1.0:
             raise InputError(f"opacity must be within 0..1, got {self.opacity}")
+        if self.opacity_from is not None and not 0.0 <= self.opacity_from <= 1.0:
+            raise InputError(f"opacity_from must be within 0..1, got {self.opacity_from}")
 
     @property
     def visible(self) -> bool:
@@ -143,21 +150,25 @@ class AppearanceProfile:
             return self.unlinked
         return getattr(self, kind.value).get(status)
 
-    def table(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    def table(self) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
         """Lookup arrays indexed [kind + 1, status] (kind -1 = unlinked).
 
-        Returns rgb (4, 5, 3) float, opacity (4, 5) float and use_material (4, 5) bool.
+        Returns rgb (4, 5, 3) float, opacity (4, 5) float, use_material (4, 5) bool and
+        opacity_from (4, 5) float (``nan`` where the opacity is constant).
         """
         rgb = np.zeros((len(KINDS) + 1, len(STATUSES), 3))
         opacity = np.zeros((len(KINDS) + 1, len(STATUSES)))
         use_mat = np.zeros((len(KINDS) + 1, len(STATUSES)), dtype=bool)
+        ramp = np.full((len(KINDS) + 1, len(STATUSES)), np.nan)
         for ki, kind in enumerate((None, *KINDS)):
             for si, status in enumerate(STATUSES):
                 app = self.get(kind, status)
                 opacity[ki, si] = app.opacity
                 use_mat[ki, si] = app.colour is None
                 rgb[ki, si] = app.colour if app.colour is not None else (0, 0, 0)
-        return rgb, opacity, use_mat
+                if app.opacity_from is not None:
+                    ramp[ki, si] = app.opacity_from
+        return rgb, opacity, use_mat, ramp
 
     def legend(self) -> list[tuple[str, RGB]]:
         """Legend entries (label, colour) for the visible, non-material states of this profile."""
@@ -192,11 +203,16 @@ def appearance_arrays(
     rgb : ndarray, shape (n, 3), float64 in 0..1
     opacity : ndarray, shape (n,), float64 in 0..1 (0: hidden)
     """
-    rgb_t, op_t, mat_t = profile.table()
+    rgb_t, op_t, mat_t, ramp_t = profile.table()
     k = states.kind.astype(np.intp) + 1
     s = states.status.astype(np.intp)
     rgb = np.where(mat_t[k, s][:, None], material_rgb, rgb_t[k, s])
-    return rgb, op_t[k, s]
+    opacity = op_t[k, s]
+    start = ramp_t[k, s]
+    ramped = ~np.isnan(start)
+    if ramped.any():
+        opacity = np.where(ramped, start + (opacity - np.nan_to_num(start)) * states.progress, opacity)
+    return rgb, opacity
 
 
 RAMPS: dict[str, tuple[tuple[float, str], ...]] = {
@@ -281,9 +297,9 @@ def _appearance(value: Any, where: str) -> Appearance:
         return Appearance(parse_colour(value, where), 1.0)
     if not isinstance(value, Mapping):
         raise InputError(f"{where}: expected 'hidden', 'material', a colour or a table, got {value!r}")
-    unknown = set(value) - {"colour", "color", "opacity"}
+    unknown = set(value) - {"colour", "color", "opacity", "opacity_from"}
     if unknown:
-        raise InputError(f"{where}: unknown key(s) {sorted(unknown)}; expected colour, opacity")
+        raise InputError(f"{where}: unknown key(s) {sorted(unknown)}; expected colour, opacity, opacity_from")
     raw = value.get("colour", value.get("color"))
     colour = None if raw in (None, "material") else parse_colour(raw, f"{where}.colour")
     try:
@@ -292,7 +308,15 @@ def _appearance(value: Any, where: str) -> Appearance:
         raise InputError(f"{where}.opacity: expected a number, got {value.get('opacity')!r}") from None
     if not 0.0 <= opacity <= 1.0:
         raise InputError(f"{where}.opacity: must be within 0..1, got {opacity}")
-    return Appearance(colour, opacity)
+    ramp = value.get("opacity_from")
+    if ramp is not None:
+        try:
+            ramp = float(ramp)
+        except (TypeError, ValueError):
+            raise InputError(f"{where}.opacity_from: expected a number, got {ramp!r}") from None
+        if not 0.0 <= ramp <= 1.0:
+            raise InputError(f"{where}.opacity_from: must be within 0..1, got {ramp}")
+    return Appearance(colour, opacity, ramp)
 
 
 def profile_from_dict(data: Mapping[str, Any], base: AppearanceProfile = DEFAULT_PROFILE,
@@ -300,7 +324,8 @@ def profile_from_dict(data: Mapping[str, Any], base: AppearanceProfile = DEFAULT
     """A profile from a mapping such as a scenario's ``[appearance]`` TOML table.
 
     Each kind (construct, demolish, temporary) takes a table of statuses; each status is
-    ``"hidden"``, ``"material"``, a colour, or ``{colour = "#rrggbb", opacity = 0.3}``.
+    ``"hidden"``, ``"material"``, a colour, or ``{colour = "#rrggbb", opacity = 0.3}``; an in-progress
+    table may add ``opacity_from`` (opacity at the start, rising to ``opacity`` at the finish).
     ``unlinked`` takes one such value, ``background`` a colour. Unset entries keep ``base``.
 
     Examples
