@@ -10,7 +10,8 @@ pytest.importorskip("plotly")
 
 from twin.cpm import compute_cpm
 from twin.errors import InputError
-from twin.fourd import progress_curve, task_windows
+from twin.fourd import task_windows
+from twin.timephase import progress_curve
 from twin.schedule import Activity, ActivityType, Calendar, Relationship, Schedule
 from twin.viz.charts import (
     COLOURS,

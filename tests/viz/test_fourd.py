@@ -190,13 +190,13 @@ def test_element_values_take_the_max_or_min_over_linked_activities():
 
 
 def test_core_module_imports_no_rendering_library():
-    code = "import sys, twin.fourd, twin.viz.appearance; print(sorted(m for m in ('pyvista','vtk','plotly') if m in sys.modules))"
+    code = "import sys, twin.fourd, twin.timephase, twin.viz.appearance; print(sorted(m for m in ('pyvista','vtk','plotly') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
 def test_resource_usage_sums_units_of_activities_under_way():
-    from twin.fourd import resource_usage
+    from twin.timephase import resource_usage
 
     wins = {"A": w("A", 3, 7), "B": w("B", 5, 10, actual_start=dt(2025, 3, 6))}
     use = resource_usage(wins, {"A": {"crane": 1, "crew:steel": 2}, "B": {"crane": 1}, "Z": {"crane": 5}},
@@ -206,7 +206,7 @@ def test_resource_usage_sums_units_of_activities_under_way():
 
 
 def test_schedule_demands_prefer_assignments_then_crew_and_lift_attributes():
-    from twin.fourd import schedule_demands
+    from twin.timephase import schedule_demands
     from twin.schedule import Assignment
 
     sched = Schedule({"A": Activity("A", attributes={"crew": "concrete", "lifts": 3}),

@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from numpy.typing import NDArray
 
 from twin.errors import InputError, TwinError
 from twin.schedule import ActivityType, Schedule
@@ -198,7 +197,7 @@ def s_curve_chart(
     percentiles : percentile (e.g. 10, 50, 90) -> values, each of length T. Bands are drawn between
         the outermost pair (e.g. P10-P90) and the next pair inwards (e.g. P25-P75); the median (P50)
         or the middle percentile is a line.
-    planned : length T deterministic curve (e.g. :func:`twin.fourd.progress_curve`)
+    planned : length T deterministic curve (e.g. :func:`twin.timephase.progress_curve`)
     actual : (dates, values) measured progress, any length
     """
     go = _go()
@@ -332,7 +331,7 @@ def utilisation_chart(
     Parameters
     ----------
     times : length T dates (the value at ``times[i]`` holds until ``times[i + 1]``)
-    series : resource name -> length T units in use (e.g. :func:`twin.fourd.resource_usage`, or a
+    series : resource name -> length T units in use (e.g. :func:`twin.timephase.resource_usage`, or a
         mean over simulation runs)
     capacity : resource name -> available units; stretches above it are drawn again in thick red
 
