@@ -114,8 +114,11 @@ lift_time_min = 15.0
 
 def test_scenario_with_crane_and_weather_runs_on_simpy(tmp_path):
     out = _json(runner.invoke(app, ["simulate", str(_scenario(tmp_path, "")), "--runs", "4", "--workers", "1",
-                                    "--json", "--at", "2027-06-01T17:00"]))
+                                    "--json", "--at", "2027-06-01T17:00", "--waits-by-day"]))
     assert out["path"] == "simpy"
+    daily = out["resources"]["TC1"]["wait_h_by_day"]
+    assert all(set(d) == {"date", "mean_wait_h"} and d["mean_wait_h"] > 0 for d in daily)
+    assert [d["date"] for d in daily] == sorted(d["date"] for d in daily)
     assert set(out["resources"]["TC1"]) >= {"utilisation", "mean_wait_h"}
     assert 0 < out["resources"]["TC1"]["utilisation"] < 1
     assert out["weather_days_lost"]["mean"] > 0

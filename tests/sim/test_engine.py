@@ -173,6 +173,8 @@ def test_one_crew_serialises_parallel_work_and_records_waits():
     assert from_minutes(int(res.project_finish[0])) == datetime(2024, 3, 6, 17, 0)
     # waits: the second crew waits one working day (Mon 08:00 -> Mon 17:00 = 540 min), the third two
     assert res.mean_wait_min[0, 0] == pytest.approx((540 + 1980) / 3)
+    from twin.sim.results import waits_by_day
+    assert waits_by_day(res) == {"formwork": [{"date": date(2024, 3, 4), "mean_wait_h": (540 + 1980) / 60}]}
     det = run_monte_carlo(cfg.deterministic(), runs=1, seed=1, workers=1)
     assert from_minutes(int(det.project_finish[0])) == datetime(2024, 3, 4, 17, 0)
 

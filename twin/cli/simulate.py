@@ -90,10 +90,12 @@ def simulate_command(
     activities: Annotated[bool, typer.Option("--activities", help="Include per-activity start/finish P10/P50/P90.")] = False,
     top: Annotated[Optional[int], typer.Option("--top", help="Only the N most critical activities in 'criticality'.")] = None,
     s_curve: Annotated[Optional[int], typer.Option("--s-curve", help="Also give the S-curve (P10/P50/P90 share of activities complete) at N dates.")] = None,
+    daily_waits: Annotated[bool, typer.Option("--waits-by-day", help="Also give each pool's mean queue wait per calendar day.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Monte Carlo simulation of a scenario (crews, cranes, weather, uncertainty) or a schedule."""
-    from twin.sim.results import activity_percentiles, completion_probability, s_curve_table, summarise
+    from twin.sim.results import (activity_percentiles, completion_probability, s_curve_table, summarise,
+                                  waits_by_day)
 
     if s_curve is not None and s_curve < 2:
         raise InputError(f"--s-curve needs at least 2 dates, got {s_curve}")
@@ -106,6 +108,9 @@ def simulate_command(
         summary["completion"] = {"at": when, "elements": completion_probability(result, when)}
     if s_curve is not None:
         summary["s_curve"] = s_curve_table(result, s_curve)
+    if daily_waits:
+        for name, days in waits_by_day(result).items():
+            summary["resources"][name]["wait_h_by_day"] = days
     if json_out:
         print_json(summary)
     else:

@@ -70,6 +70,7 @@ def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig |
     runs = np.asarray(runs, dtype=np.int64)
     durations = sample_durations(cfg, net.ids, net.dur, seed, runs)
     k = len(runs)
+    by_day: dict[str, dict[int, float]] = {}
     if path == "vectorised":
         from twin.sim.vectorised import forward_runs
         ra = forward_runs(net, durations)
@@ -92,11 +93,16 @@ def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig |
                             for j, r in enumerate(recs)]).reshape(k, -1)
         lost = np.array([r.weather_days_lost for r in recs], dtype=np.int32)
         events = int(sum(r.events for r in recs))
+        for r in recs:
+            for p in r.pools:
+                acc = by_day.setdefault(p.name, {})
+                for day, w in p.wait_min_by_day.items():
+                    acc[day] = acc.get(day, 0.0) + w
     return {
         "runs": runs, "start": (start - net.dd).astype(np.int32), "finish": (finish - net.dd).astype(np.int32),
         "project_finish": finish.max(axis=1), "critical_count": crit.sum(axis=0).astype(np.int64),
         "pools": pools, "utilisation": util, "mean_wait_min": wait, "wait_min_per_day": per_day,
-        "weather_days_lost": lost, "events": events,
+        "weather_days_lost": lost, "events": events, "wait_min_by_day": by_day,
     }
 
 
@@ -193,6 +199,12 @@ def _assemble(config: SimConfig, parts: list[dict[str, Any]], runs: int, seed: i
     from twin.worktime import to_minutes
 
     parts.sort(key=lambda p: int(p["runs"][0]))
+    by_day: dict[str, dict[int, float]] = {}
+    for part in parts:
+        for name, days in part["wait_min_by_day"].items():
+            acc = by_day.setdefault(name, {})
+            for day, w in days.items():
+                acc[day] = acc.get(day, 0.0) + w
     cat = lambda key: np.concatenate([p[key] for p in parts], axis=0)  # noqa: E731
     ids = tuple(config.schedule.activities)
     dd = config.schedule.data_date or config.schedule.start or cpm.data_date
@@ -204,7 +216,7 @@ def _assemble(config: SimConfig, parts: list[dict[str, Any]], runs: int, seed: i
         critical_count=np.sum([p["critical_count"] for p in parts], axis=0),
         pool_names=parts[0]["pools"], utilisation=cat("utilisation"), mean_wait_min=cat("mean_wait_min"),
         wait_min_per_day=cat("wait_min_per_day"), weather_days_lost=cat("weather_days_lost"),
-        events=int(sum(p["events"] for p in parts)), seconds=seconds,
+        events=int(sum(p["events"] for p in parts)), seconds=seconds, wait_min_by_day=by_day,
         element_links=tuple(config.element_links) or tuple(config.schedule.element_links),
         deterministic=config.uncertainty is None and config.weather is None and not config.uses_resources,
     )

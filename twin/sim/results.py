@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from twin.worktime import from_minutes, to_minutes
 
 __all__ = ["PERCENTILES", "MonteCarloResult", "finish_percentiles", "activity_percentiles",
-           "criticality", "completion_probability", "s_curve", "s_curve_table", "summarise"]
+           "criticality", "completion_probability", "s_curve", "s_curve_table", "waits_by_day", "summarise"]
 
 PERCENTILES = {"p10": 10, "p50": 50, "p80": 80, "p90": 90}
 
@@ -38,6 +38,8 @@ class MonteCarloResult:
         (runs, n_pools): allocated share of capacity over the run's span, mean wait per request
         (minutes), total wait per calendar day of the run's span (minutes).
     weather_days_lost : int32, shape (runs,).
+    wait_min_by_day : per pool, {day number from 1970-01-01: minutes waited that day, summed over runs}
+        (a wait counts on the day it was asked for).
     """
 
     name: str
@@ -60,6 +62,7 @@ class MonteCarloResult:
     seconds: float = 0.0
     element_links: tuple[tuple[str, str], ...] = ()
     deterministic: bool = False
+    wait_min_by_day: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
 
 
 def _dt(minute: float) -> datetime:
@@ -133,6 +136,21 @@ def s_curve_table(result: MonteCarloResult, points: int = 20, weights: NDArray[n
     curve = s_curve(result, dates, weights)
     return [{"date": d, "p10": float(curve[0, k]), "p50": float(curve[1, k]), "p90": float(curve[2, k])}
             for k, d in enumerate(dates)]
+
+
+def waits_by_day(result: MonteCarloResult) -> dict[str, list[dict[str, Any]]]:
+    """Mean queue wait per calendar day for each pool (crane waits per day):
+    ``{pool: [{"date": date, "mean_wait_h": hours averaged over all runs}]}``, days in order, only days
+    on which some run waited."""
+    from datetime import date as _date, timedelta
+
+    epoch = _date(1970, 1, 1)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in result.pool_names:
+        days = result.wait_min_by_day.get(name, {})
+        out[name] = [{"date": epoch + timedelta(days=int(d)), "mean_wait_h": w / result.runs / 60.0}
+                     for d, w in sorted(days.items())]
+    return out
 
 
 def summarise(result: MonteCarloResult, top: int | None = None) -> dict[str, Any]:
