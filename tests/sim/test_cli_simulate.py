@@ -117,6 +117,7 @@ def test_scenario_with_crane_and_weather_runs_on_simpy(tmp_path):
                                     "--json", "--at", "2027-06-01T17:00", "--waits-by-day"]))
     assert out["path"] == "simpy"
     daily = out["resources"]["TC1"]["wait_h_by_day"]
+    assert daily and out["resources"]["TC1"]["mean_wait_h"] > 0
     assert all(set(d) == {"date", "mean_wait_h"} and d["mean_wait_h"] > 0 for d in daily)
     assert [d["date"] for d in daily] == sorted(d["date"] for d in daily)
     assert set(out["resources"]["TC1"]) >= {"utilisation", "mean_wait_h"}
