@@ -163,3 +163,21 @@ def test_s_curve_from_a_simulation_result_has_bands_and_the_planned_share():
     med = _trace(fig, "P50")
     assert med.y[0] == 0 and med.y[-1] == 100
     assert list(_trace(fig, "Planned").y) == [0, 50, 50, 100, 100, 100, 100, 100]
+
+
+def test_gantt_marks_near_critical_activities_in_orange(schedule):
+    from dataclasses import replace
+
+    from twin.schedule import ScheduleOptions
+
+    schedule = replace(schedule, options=ScheduleOptions(near_critical_float_h=120.0))
+    cpm = compute_cpm(schedule, data_date=schedule.data_date)
+    near = [a for a in cpm.near_critical if not cpm.dates[a].critical]
+    assert near == ["A40"]                 # 104 h of float, under the 120 h threshold
+    fig = gantt_chart(schedule, cpm)
+    nc = _trace(fig, "Near-critical")
+    assert nc.marker.color == COLOURS["near_critical"]
+    assert [y.split()[0] for y in nc.y] == ["A40"]
+    explicit = gantt_chart(schedule, cpm, critical=["A40"])
+    assert [y.split()[0] for y in _trace(explicit, "Critical").y] == ["A40"]
+    assert not any(t.name == "Near-critical" for t in explicit.data)

@@ -68,3 +68,15 @@ def test_odd_sized_mp4_is_written(tmp_path, boxes):
     assert frames.shape[0] == len(infos) == 4 and frames.shape[1:3] == (122, 162)
     with pytest.raises(InputError, match=r"\.mp4 or \.gif"):
         animate(view, [dt(2025, 3, 1)], tmp_path / "x.avi")
+
+
+def test_png_bytes_round_trip():
+    import imageio.v3 as iio
+
+    from twin.viz.frames import png_bytes
+
+    img = np.zeros((4, 6, 3), np.uint8)
+    img[1, 2] = (255, 0, 10)
+    data = png_bytes(img)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (iio.imread(data) == img).all()

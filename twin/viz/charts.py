@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 COLOURS = {
-    "current": "#4a7fb5", "critical": "#d62728", "baseline": "#b8bec6", "actual": "#2a9d4b",
+    "current": "#4a7fb5", "critical": "#d62728", "near_critical": "#f0a030", "baseline": "#b8bec6", "actual": "#2a9d4b",
     "band_outer": "rgba(74,127,181,0.18)", "band_inner": "rgba(74,127,181,0.32)", "median": "#1f4e79",
     "planned": "#7f7f7f", "data_date": "#ff7f0e", "capacity": "#333333",
 }
@@ -74,17 +74,19 @@ def gantt_chart(
     cpm : CpmResult (``.dates[id].early_start/early_finish/critical``, ``.data_date``), optional;
         without it the activities' planned dates are the current bars
     baseline : activity id -> (start, finish); default with ``cpm``: the planned dates in the file
-    critical : ids drawn in red; default: ``cpm.dates[id].critical``
+    critical : ids drawn in red; default: ``cpm.dates[id].critical`` (and ``cpm.near_critical`` in orange)
     data_date : vertical line; default ``cpm.data_date`` or ``schedule.data_date``
     max_rows : the earliest ``max_rows`` activities are drawn (the title says so when cut)
 
     Returns
     -------
-    plotly Figure with traces "Current", "Critical", "Baseline", "Actual" and "Milestone"
-    (empty traces are left out). Rows run top-down by start date.
+    plotly Figure with traces "Current", "Near-critical" (orange, ``cpm.near_critical``), "Critical",
+    "Baseline", "Actual" and "Milestone" (empty traces are left out). Rows run top-down by start date.
     """
     go = _go()
     rows = []
+    crit_set = set(critical or ())
+    near_set = set(getattr(cpm, "near_critical", ()) or ()) if critical is None else set()
     for aid, act in schedule.activities.items():
         if act.type == ActivityType.WBS_SUMMARY:
             continue
@@ -99,9 +101,11 @@ def gantt_chart(
             continue
         finish = max(finish or start, start)
         if critical is not None:
-            crit = aid in set(critical)
+            crit = "Critical" if aid in crit_set else "Current"
+        elif getattr(d, "critical", False):
+            crit = "Critical"
         else:
-            crit = bool(getattr(d, "critical", False))
+            crit = "Near-critical" if aid in near_set else "Current"
         base = (baseline or {}).get(aid)
         if base is None and baseline is None and cpm is not None and act.planned_start and act.planned_finish:
             base = (act.planned_start, act.planned_finish)
@@ -114,16 +118,15 @@ def gantt_chart(
     labels = [f"{aid}  {act.name[:40]}" for _, aid, act, *_ in rows]
 
     traces: dict[str, dict[str, list]] = {k: {"x": [], "base": [], "y": [], "text": []}
-                                          for k in ("Baseline", "Current", "Critical", "Actual")}
+                                          for k in ("Baseline", "Current", "Near-critical", "Critical", "Actual")}
     ms_x, ms_y, ms_c = [], [], []
     for (start, aid, act, finish, crit, base), label in zip(rows, labels):
         if act.type.is_milestone or finish == start:
             ms_x.append(start)
             ms_y.append(label)
-            ms_c.append(COLOURS["critical"] if crit else COLOURS["current"])
+            ms_c.append(COLOURS[{"Critical": "critical", "Near-critical": "near_critical"}.get(crit, "current")])
         else:
-            key = "Critical" if crit else "Current"
-            _bar(traces[key], label, start, finish, f"{aid}: {start:%d %b %Y} - {finish:%d %b %Y}")
+            _bar(traces[crit], label, start, finish, f"{aid}: {start:%d %b %Y} - {finish:%d %b %Y}")
         if base is not None and base[0] is not None and base[1] is not None:
             _bar(traces["Baseline"], label, base[0], max(base[1], base[0]),
                  f"{aid} baseline: {base[0]:%d %b %Y} - {base[1]:%d %b %Y}")
@@ -137,8 +140,9 @@ def gantt_chart(
 
     fig = go.Figure()
     style = {"Baseline": (0.22, 0.2, COLOURS["baseline"]), "Current": (0.5, -0.3, COLOURS["current"]),
+             "Near-critical": (0.5, -0.3, COLOURS["near_critical"]),
              "Critical": (0.5, -0.3, COLOURS["critical"]), "Actual": (0.16, -0.38, COLOURS["actual"])}
-    for name in ("Baseline", "Current", "Critical", "Actual"):
+    for name in ("Baseline", "Current", "Near-critical", "Critical", "Actual"):
         t = traces[name]
         if not t["x"]:
             continue

@@ -30,6 +30,7 @@ __all__ = [
     "frame_dates",
     "describe_active",
     "render_frame",
+    "png_bytes",
     "animate",
 ]
 
@@ -163,6 +164,13 @@ def render_frame(view: FourDView, at: datetime, path: str | os.PathLike, *, colo
     image, info = view.render(at, colour_by, values)
     write_png(image, path)
     return FrameInfo(info.at, info.counts, info.active, os.fspath(path))
+
+
+def png_bytes(image: NDArray[np.uint8]) -> bytes:
+    """Encode a rendered image (h, w, 3) as PNG bytes, e.g. for ``st.image`` or an HTTP response."""
+    import imageio.v3 as iio
+
+    return iio.imwrite("<bytes>", image, extension=".png")
 
 
 def _even(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
