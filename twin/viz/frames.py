@@ -208,7 +208,7 @@ def animate(view: FourDView, dates: Sequence[datetime], path: str | os.PathLike,
     tmp = f"{path}.part-{os.getpid()}{ext}"
     if ext == ".mp4":
         writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=7,
-                                    pixelformat="yuv420p", macro_block_size=1)
+                                    pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error")
     else:
         writer = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000.0 / fps, loop=0)
     infos: list[FrameInfo] = []
