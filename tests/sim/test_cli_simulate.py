@@ -133,3 +133,14 @@ def test_scenario_missing_a_trade_crew_names_the_activity(tmp_path):
     r = runner.invoke(app, ["simulate", str(scen), "--runs", "2", "--workers", "1"])
     assert r.exit_code == 1
     assert "activity '" in r.output and "crew" in r.output and "Traceback" not in r.output
+
+
+def test_scheduler_address_runs_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    csv_path = _csv(tmp_path, "a.csv")
+    local = _json(runner.invoke(app, ["simulate", str(csv_path), "--runs", "40", "--seed", "2", "--workers", "1", "--json"]))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = _json(runner.invoke(app, ["simulate", str(csv_path), "--runs", "40", "--seed", "2",
+                                           "--scheduler", cluster.scheduler_address, "--json"]))
+    assert remote["finish"] == local["finish"] and remote["criticality"] == local["criticality"]
