@@ -165,3 +165,34 @@ def test_named_views_look_from_different_sides_and_bad_names_are_refused(boxes):
     assert pos_top[2] > hi[2] and np.allclose(pos_top[:2], centre[:2])      # straight above
     assert pos_iso[0] > centre[0] and pos_iso[1] < centre[1]                # from the south-east
     assert np.abs(iso - top).mean() > 5
+
+
+def test_demolition_temporary_works_and_late_elements_show_their_colours(boxes):
+    from twin.fourd import TaskWindow, WorkKind
+    from twin.model import Element
+
+    meshes, elements, windows, links = boxes.box_building(3, 2)
+    meshes["shed"] = boxes.box_mesh((14, 0, 0), (18, 5, 3))
+    elements["shed"] = Element("shed", "IfcBuildingElementProxy", materials=("Brick",))
+    meshes["scaf"] = boxes.box_mesh((-1.2, -1.2, 0), (-0.4, 12.4, 11))
+    elements["scaf"] = Element("scaf", "IfcMember")
+    windows["D1"] = TaskWindow("D1", dt(2025, 3, 10), dt(2025, 3, 14), WorkKind.DEMOLISH, "Demolish shed")
+    windows["T1"] = TaskWindow("T1", dt(2025, 3, 3), dt(2025, 3, 28), WorkKind.TEMPORARY, "Scaffold")
+    s3 = windows["S3"]
+    windows["S3"] = TaskWindow("S3", s3.start, s3.finish, s3.kind, s3.name,
+                               baseline_start=dt(2025, 3, 10), baseline_finish=dt(2025, 3, 14))
+    links += [("D1", "shed"), ("T1", "scaf")]
+
+    def share(img, colour):
+        target = np.array(colour) * 255
+        return int((np.abs(img - target).max(axis=-1) < 60).sum())
+
+    with Scene4D(meshes, elements, window_size=(400, 250), legend=False) as s:
+        tl = build_timeline(windows, links, s.element_ids)
+        s.show_states(tl.state_at(dt(2025, 3, 12)))
+        mid = s.render().astype(int)
+        s.show_states(tl.state_at(dt(2025, 4, 1)))
+        end = s.render().astype(int)
+    p = s.profile
+    for colour in (p.demolish.in_progress.colour, p.temporary.in_progress.colour, p.construct.late.colour):
+        assert share(mid, colour) > 300 and share(end, colour) < 20
