@@ -192,9 +192,16 @@ class StateTimeline:
     base_finish: NDArray[np.float64]
     activities: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # element -> activity ids
 
-    def state_at(self, at: datetime) -> StateVector:
-        """States of every element at ``at`` (vectorised; see the module docstring for the rules)."""
+    def state_at(self, at: datetime, late_after: timedelta = timedelta(0)) -> StateVector:
+        """States of every element at ``at`` (vectorised; see the module docstring for the rules).
+
+        ``late_after``: how far behind its baseline an element may be before it counts as late (a
+        tolerance for baselines computed on slightly different calendars); default: any delay.
+        """
+        if late_after < timedelta(0):
+            raise InputError(f"late_after must not be negative, got {late_after}")
         t = to_minutes(at)
+        tol = late_after / timedelta(minutes=1)
         has = ~np.isnan(self.start)                       # (3, n)
         with np.errstate(invalid="ignore"):
             before = t < self.start                       # nan compares False
@@ -225,7 +232,7 @@ class StateTimeline:
             progress = np.where(status == _IP, np.clip((t - s) / span, 0.0, 1.0), 0.0)
             progress = np.where(status == _CO, 1.0, progress)
             bs, bf = self.base_start[row, idx], self.base_finish[row, idx]
-            late = ((status == _NS) & (bs < t)) | ((status == _IP) & (bf < t))
+            late = ((status == _NS) & (bs + tol < t)) | ((status == _IP) & (bf + tol < t))
         status[late & (phase >= 0)] = _LA
         return StateVector(self.element_ids, status, kind, np.nan_to_num(progress), at)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime as dt
+from datetime import datetime as dt, timedelta
 
 import numpy as np
 import pytest
@@ -221,3 +221,13 @@ def test_viz_package_imports_without_loading_pyvista_or_plotly():
             "print(sorted(m for m in ('pyvista', 'plotly') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_late_tolerance_forgives_small_delays():
+    win = w("A", 10, 14, baseline_start=dt(2025, 3, 9), baseline_finish=dt(2025, 3, 13))
+    tl = build_timeline({"A": win}, [("A", "e")], ["e"])
+    at = dt(2025, 3, 9, 12)                                # 12 h after the baseline start, not started
+    assert tl.state_at(at).to_records()["e"].status == Status.LATE
+    assert tl.state_at(at, timedelta(days=1)).to_records()["e"].status == Status.NOT_STARTED
+    with pytest.raises(InputError, match="must not be negative"):
+        tl.state_at(at, timedelta(hours=-1))

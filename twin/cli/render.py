@@ -6,7 +6,7 @@ loading, CPM and drawing live in :mod:`twin.viz` (see ``docs/4d-visualisation.md
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -18,6 +18,8 @@ from twin.errors import InputError
 _INPUTS_HELP = "Scenario .toml, or model .ifc file(s) and a schedule file (XER, P6 XML, MSP XML, CSV)."
 _VIEW = typer.Option("--view", help="Camera: iso (from the south-east), iso-sw, iso-ne, iso-nw, top, south, north, "
                           "east, west.")
+_LATE = typer.Option("--late-after", help="Draw elements as late only when behind the baseline by more "
+                                           "than this (e.g. 1d, 4h); default: any delay.")
 _HIGHLIGHT = typer.Option(help="GlobalIds drawn in magenta over any state (clashes, conflicts): "
                                "'id1,id2' or '@file' (any file naming GlobalIds: list, CSV, JSON, BCF).")
 
@@ -48,7 +50,19 @@ def _values(inputs: Any, colour_by: str, element_ids: tuple[str, ...], runs: Opt
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
-def _load(paths: list[Path], links: Optional[Path], width: int, height: int, multi_samples: int, view: str):
+def _late(text: str) -> timedelta:
+    from twin.viz.frames import parse_step
+
+    if text.strip() in ("0", "0m", "0h", "0d", ""):
+        return timedelta(0)
+    try:
+        return parse_step(text)
+    except InputError:
+        raise InputError(f"--late-after: expected e.g. '1d', '4h' or '1d12h', got '{text}'") from None
+
+
+def _load(paths: list[Path], links: Optional[Path], width: int, height: int, multi_samples: int, view: str,
+          late_after: timedelta = timedelta(0)):
     from twin.viz.frames import FourDView
     from twin.viz.inputs import load_4d_inputs
     from twin.viz.scene import Scene4D
@@ -62,7 +76,7 @@ def _load(paths: list[Path], links: Optional[Path], width: int, height: int, mul
                         window_size=(width, height), multi_samples=multi_samples, view=view)
     for w in inputs.warnings:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False)
-    return inputs, FourDView(scene, inputs.windows, inputs.links, title=inputs.name)
+    return inputs, FourDView(scene, inputs.windows, inputs.links, title=inputs.name, late_after=late_after)
 
 
 def _backend() -> str:
@@ -86,6 +100,7 @@ def render_command(
     seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
     highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
     camera: Annotated[str, _VIEW] = "iso",
+    late_after: Annotated[str, _LATE] = "0m",
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Render the model as built at one date into a PNG (date caption, active tasks, legend)."""
@@ -102,8 +117,9 @@ def render_command(
     if output.suffix.lower() != ".png":
         raise InputError(f"-o must name a .png file, got '{output}'")
     wanted = highlight_ids(highlight) if highlight else []
+    late = _late(late_after)
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height, multi_samples=4, view=camera)   # one frame: anti-aliased
+    data, view = _load(inputs, links, width, height, multi_samples=4, view=camera, late_after=late)   # one frame: anti-aliased
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     highlighted = view.scene.highlight(wanted) if wanted else 0
     info = render_frame(view, when, output, colour_by=colour_by, values=values)
@@ -141,6 +157,7 @@ def animate_command(
     seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
     highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
     camera: Annotated[str, _VIEW] = "iso",
+    late_after: Annotated[str, _LATE] = "0m",
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write a 4D animation (MP4 or GIF) from start to end every STEP, with a progress bar."""
@@ -159,8 +176,9 @@ def animate_command(
     first = _parse_date(start, "--start") if start else None
     last = _parse_date(end, "--end") if end else None
     wanted = highlight_ids(highlight) if highlight else []
+    late = _late(late_after)
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height, multi_samples=0, view=camera)   # many frames: speed first
+    data, view = _load(inputs, links, width, height, multi_samples=0, view=camera, late_after=late)   # many frames: speed first
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
     highlighted = view.scene.highlight(wanted) if wanted else 0
     span = view.timeline.span

@@ -104,11 +104,14 @@ class FourDView:
     windows : activity id -> TaskWindow (:func:`twin.fourd.task_windows`)
     links : (activity id, element GlobalId) pairs
     title : project name shown in the caption
+    late_after : tolerance before an element behind its baseline is drawn as late
     """
 
     def __init__(self, scene: Scene4D, windows: Mapping[str, TaskWindow],
-                 links: Iterable[tuple[str, str]], *, title: str = "") -> None:
+                 links: Iterable[tuple[str, str]], *, title: str = "",
+                 late_after: timedelta = timedelta(0)) -> None:
         self.scene = scene
+        self.late_after = late_after
         self.windows = dict(windows)
         self.timeline: StateTimeline = build_timeline(self.windows, links, scene.element_ids)
         self.title = title
@@ -123,7 +126,7 @@ class FourDView:
         """
         if colour_by not in COLOUR_MODES:
             raise InputError(f"colour-by must be one of {', '.join(COLOUR_MODES)}, got '{colour_by}'")
-        states = self.timeline.state_at(at)
+        states = self.timeline.state_at(at, self.late_after)
         if colour_by == "state":
             self.scene.show_states(states)
         else:
