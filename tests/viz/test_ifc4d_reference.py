@@ -62,3 +62,25 @@ def test_rendered_frames_grow_day_by_day(inputs):
     empty = frames[0]
     built = [int((np.abs(f - empty).max(axis=-1) > 25).sum()) for f in frames[1:]]
     assert 0 < built[0] < built[1] < built[2]
+
+
+@pytest.mark.parametrize("name", ["Duplex_A_20110907.ifc", "IfcOpenHouse_IFC4.ifc"])
+def test_back_face_culling_changes_no_pixel_of_real_models(shared, name):
+    """Real exports (Revit, IfcOpenShell) have open and inconsistent meshes: culling must not show it."""
+    from twin.ifc import load_model
+    from twin.viz.scene import Scene4D
+
+    path = shared / "samples" / "ifc" / name
+    if not path.exists():
+        pytest.skip(f"reference file {path} is absent")
+    model = load_model([path], geometry=True)
+    with Scene4D(model.meshes, model.elements, window_size=(400, 300), legend=False) as scene:
+        culled = scene.render().astype(int)
+        actors = scene.plotter.renderer.GetActors()
+        actors.InitTraversal()
+        for _ in range(actors.GetNumberOfItems()):
+            actors.GetNextActor().GetProperty().BackfaceCullingOff()
+        plain = scene.render().astype(int)
+        report = scene.orientation
+    assert sum(report.values()) == len(scene.element_ids)
+    assert (np.abs(culled - plain).max(axis=-1) > 40).sum() <= 0.0005 * culled[..., 0].size
