@@ -126,6 +126,7 @@ def test_animate_writes_every_frame(demo, tmp_path, suffix):
     (["--at", "2025-04-10", "-o", "x.jpg"], "-o must name a .png"),
     (["--at", "2025-04-10", "--view", "sideways"], "--view must be one of"),
     (["--at", "2025-04-10", "--late-after", "soon"], "--late-after: expected"),
+    (["--at", "2025-04-10", "--width", "0"], "--width and --height must be 16..8192"),
     (["--at", "2025-04-10", "--colour-by", "probability", "--runs", "0"], "runs must be >= 1"),
 ])
 def test_bad_render_options_fail_cleanly(demo, tmp_path, args, message):

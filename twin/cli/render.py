@@ -50,6 +50,11 @@ def _values(inputs: Any, colour_by: str, element_ids: tuple[str, ...], runs: Opt
                                  progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
+def _check_size(width: int, height: int) -> None:
+    if not (16 <= width <= 8192 and 16 <= height <= 8192):
+        raise InputError(f"--width and --height must be 16..8192 pixels, got {width}x{height}")
+
+
 def _late(text: str) -> timedelta:
     from twin.viz.frames import parse_step
 
@@ -118,6 +123,7 @@ def render_command(
         raise InputError(f"-o must name a .png file, got '{output}'")
     wanted = highlight_ids(highlight) if highlight else []
     late = _late(late_after)
+    _check_size(width, height)
     t0 = time.perf_counter()
     data, view = _load(inputs, links, width, height, multi_samples=4, view=camera, late_after=late)   # one frame: anti-aliased
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
@@ -177,6 +183,7 @@ def animate_command(
     last = _parse_date(end, "--end") if end else None
     wanted = highlight_ids(highlight) if highlight else []
     late = _late(late_after)
+    _check_size(width, height)
     t0 = time.perf_counter()
     data, view = _load(inputs, links, width, height, multi_samples=0, view=camera, late_after=late)   # many frames: speed first
     values = _values(data, colour_by, view.scene.element_ids, runs, seed)
