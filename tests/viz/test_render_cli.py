@@ -146,6 +146,11 @@ def test_missing_scenario_fails_cleanly(tmp_path):
 def test_bad_step_fails_cleanly(demo, tmp_path):
     result = _run("animate", demo, "-o", tmp_path / "a.gif", "--step", "often")
     assert result.exit_code == 1 and "step: expected" in result.output
+    result = _run("animate", demo, "-o", tmp_path / "a.gif", "--fps", "0")
+    assert result.exit_code == 1 and "--fps must be > 0" in result.output
+    result = _run("animate", demo, "-o", tmp_path / "a.avi")
+    assert result.exit_code == 1 and ".mp4 or .gif" in result.output
+    assert not list(tmp_path.iterdir())
 
 
 def test_osmesa_fallback_renders_the_same_frame_as_egl(demo, tmp_path):

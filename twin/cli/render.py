@@ -179,6 +179,8 @@ def animate_command(
     if colour_by not in COLOUR_MODES:
         raise InputError(f"--colour-by must be one of {', '.join(COLOUR_MODES)}, got '{colour_by}'")
     delta = parse_step(step)
+    if fps <= 0 or fps > 120:
+        raise InputError(f"--fps must be > 0 and <= 120, got {fps:g}")
     first = _parse_date(start, "--start") if start else None
     last = _parse_date(end, "--end") if end else None
     wanted = highlight_ids(highlight) if highlight else []
