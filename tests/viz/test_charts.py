@@ -181,3 +181,23 @@ def test_gantt_marks_near_critical_activities_in_orange(schedule):
     explicit = gantt_chart(schedule, cpm, critical=["A40"])
     assert [y.split()[0] for y in _trace(explicit, "Critical").y] == ["A40"]
     assert not any(t.name == "Near-critical" for t in explicit.data)
+
+
+@pytest.mark.slow
+def test_png_falls_back_to_headless_chromium_when_kaleido_fails(tmp_path, schedule, monkeypatch):
+    import shutil
+
+    import imageio.v3 as iio
+
+    if shutil.which("chromium") is None and shutil.which("chromium-browser") is None:
+        pytest.skip("no chromium on this machine")
+    fig = gantt_chart(schedule, compute_cpm(schedule))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("kaleido could not start its browser")
+
+    monkeypatch.setattr(fig, "write_image", broken)
+    img = iio.imread(save_figure(fig, tmp_path / "g.png", width=700, height=360))
+    assert img.shape[:2] == (360, 700)
+    red = (img[..., 0] > 180) & (img[..., 1] < 80) & (img[..., 2] < 80)
+    assert red.sum() > 300

@@ -467,7 +467,7 @@ def _chromium_png(fig: Any, png: str, width: int, height: int, reason: str = "")
         raise ChartExportError(f"cannot write PNG: kaleido failed ({reason}) and no chromium is installed")
     with tempfile.TemporaryDirectory() as tmpdir:
         html = os.path.join(tmpdir, "chart.html")
-        fig.write_html(html, include_plotlyjs=True, full_html=True,
+        fig.write_html(html, include_plotlyjs=True, full_html=True, config={"staticPlot": True},
                        default_width=f"{width}px", default_height=f"{height}px")
         cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                f"--window-size={width},{height}", f"--screenshot={os.path.abspath(png)}",
