@@ -9,9 +9,10 @@ Sections (each prints ours beside the reference):
    full ``twin.cpm.compute_cpm`` per replication, timed on a sample and scaled), the vectorised path at
    1,000 and 10,000 replications, and the SimPy path at 1,000 replications, on 1 and 2 workers;
 4. a generated 5,000-element building with a crew pool per trade and two tower cranes: 1,000 SimPy
-   replications on 1 and 2 workers, events per second.
+   replications on 1 and 2 workers, events per second;
+5. the 480 PSPLIB j30 instances: the engine's resource-constrained makespans against the optima.
 
-Usage: ``.venv/bin/python benchmarks/bench_sim.py [--scale 0.1] [--skip-hs2-simpy]``; ``--scale``
+Usage: ``.venv/bin/python benchmarks/bench_sim.py [--scale 0.1] [--skip-hs2-simpy] [--only SECTION]``; ``--scale``
 multiplies the replication counts of sections 3-4 (1.0 = the figures in BENCHMARKS.md).
 """
 from __future__ import annotations
@@ -174,17 +175,43 @@ def building(scale: float) -> None:
           ", ".join(f"{k} {v['utilisation']:.0%} busy, wait {v['wait_h_per_day']:.2f} h/day" for k, v in cranes.items()))
 
 
+def psplib() -> None:
+    import csv
+
+    from twin.sim import run_monte_carlo
+    from twin.sim.psplib import PSPLIB_START, read_sm
+    from twin.worktime import to_minutes
+
+    section("5. PSPLIB j30 (480 instances, 4 resources): resource-constrained makespans vs proven optima")
+    folder = SHARED / "samples" / "psplib" / "j30"
+    with (folder / "optimum.csv").open() as fh:
+        optimum = {r["problem"]: int(r["optimum"]) for r in csv.DictReader(fh)}
+    ref = json.loads((SHARED / "validation" / "cases.json").read_text())["rcpsp"]["reference_points"]
+    t0, dev, below = time.perf_counter(), [], 0
+    for name, opt in sorted(optimum.items()):
+        res = run_monte_carlo(read_sm(folder / name), runs=1, seed=1, workers=1)
+        makespan = (int(res.project_finish[0]) - to_minutes(PSPLIB_START)) / 60
+        below += makespan < opt
+        dev.append((makespan - opt) / opt * 100)
+    dt = time.perf_counter() - t0
+    print(f"ours (SimPy dispatcher, first-fit in request order): mean deviation {np.mean(dev):.2f} %, "
+          f"optimal {np.mean(np.array(dev) == 0):.0%}, worst {max(dev):.1f} %, below optimum {below} "
+          f"(must be 0), {dt:.1f} s for 480")
+    print(f"reference: single-pass serial SGS, LST {ref['single_pass_serial_sgs_LST_avg_deviation_pct']} %, "
+          f"LFT {ref['single_pass_serial_sgs_LFT_avg_deviation_pct']} %")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--skip-hs2-simpy", action="store_true")
-    ap.add_argument("--only", choices=("queueing", "reliable", "hs2", "building"))
+    ap.add_argument("--only", choices=("queueing", "reliable", "hs2", "building", "psplib"))
     a = ap.parse_args()
     if not SHARED.exists():
         sys.exit(f"{SHARED} is absent: the benchmark needs the shared reference files")
     import os
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    todo = [a.only] if a.only else ["queueing", "reliable", "hs2", "building"]
+    todo = [a.only] if a.only else ["queueing", "reliable", "hs2", "building", "psplib"]
     if "queueing" in todo:
         queueing()
     if "reliable" in todo:
@@ -193,6 +220,8 @@ def main() -> None:
         hs2(a.scale, not a.skip_hs2_simpy)
     if "building" in todo:
         building(a.scale)
+    if "psplib" in todo:
+        psplib()
 
 
 if __name__ == "__main__":

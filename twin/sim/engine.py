@@ -7,9 +7,10 @@ One replication (:func:`simulate_run`):
   rules (:func:`twin.sim.network.activity_dates_one`: all four relationship types, lags in working
   time on the lag calendar, constraints, progress). An activity that needs no shared resource is
   settled at once (no process, no event: it cannot be delayed by anything but its logic);
-* an activity that needs resources is a generator process: it waits until that start, requests its crews (``MonitoredPool.get``; pools
-  are always requested in name order, so hold-and-wait can never deadlock) and, once granted, starts
-  at the next working minute of its calendar;
+* an activity that needs resources is a generator process: it waits until that start, requests all
+  its crews at once (:class:`twin.sim.resources.ResourceBroker`: granted together when all are free,
+  waiting requests served first-fit in request order, so no crew is held while another is awaited
+  and nothing can deadlock) and, once granted, starts at the next working minute of its calendar;
 * an activity with ``n`` crane or hoist lifts splits its work into ``n`` equal parts, each beginning
   with one lift: it queues for a unit of the crane pool, holds it for one sampled lift time (working
   minutes, stopped on windy days), releases it, then works the rest of that part. Lift time counts
@@ -36,7 +37,7 @@ from twin.schedule import Calendar
 from twin.sim import distributions as dist
 from twin.sim.config import SimConfig
 from twin.sim.network import SimNetwork, activity_dates_one, alap_dates_one, compile_network, loe_dates_one
-from twin.sim.resources import MonitoredPool, PoolStats
+from twin.sim.resources import PoolStats, ResourceBroker
 from twin.sim.streams import stream_keys, sub_uniforms
 from twin.sim.vectorised import critical_mask
 from twin.sim.weather import get_sensitivity, sample_weather
@@ -151,7 +152,7 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
     net = model.net
     n = net.n
     env = simpy.Environment(initial_time=net.dd)
-    pools = {name: MonitoredPool(env, name, cap) for name, cap in model.capacity.items() if cap > 0}
+    broker = ResourceBroker(env, {name: cap for name, cap in model.capacity.items() if cap > 0})
     cals, wet, windy, get_cal = _run_weather(model, seed, run)
     ds = [0] * n
     df = [0] * n
@@ -184,12 +185,10 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
         s, e, dsi, dfi, dr = activity_dates_one(net, i, ds, df, d, cal)
         if s > env.now:
             yield env.timeout(s - env.now)
-        held: list[tuple[str, int]] = []
+        held = {name: units for name, units in model.crews[i] if name in broker.capacity}
+        if held:
+            yield broker.request(held)
         try:
-            for name, units in model.crews[i]:
-                if name in pools:
-                    yield pools[name].get(units)
-                    held.append((name, units))
             start = cal.next_working(math.ceil(env.now))
             if start != s:
                 dr = -1  # the start was driven by a resource wait
@@ -201,14 +200,14 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
                 release(i)
                 yield env.timeout(finish - env.now)
             else:
-                finish = yield from _lifts(env, model, pools, i, d, start, cal, get_cal, seed, run)
+                finish = yield from _lifts(env, model, broker, i, d, start, cal, get_cal, seed, run)
                 es[i], ef[i], drv[i] = start, finish, dr
                 ds[i] = dsi if net.started[i] else start
                 df[i] = finish
                 release(i)
         finally:
-            for name, units in held:
-                pools[name].put(units)
+            if held:
+                broker.release(held)
 
     for i in [k for k in range(n) if waiting[k] == 0]:  # the roots, listed before any release
         if needs[i]:
@@ -225,12 +224,12 @@ def simulate_run(model: EngineModel, durations: NDArray[np.int64], seed: int, ru
     crit = critical_mask(net, finish[None, :], driver[None, :])[0]
     live = ~net.complete
     elapsed = float(finish[live].max() - net.dd) if live.any() else 0.0
-    stats = tuple(p.stats() for p in pools.values())
+    stats = broker.stats()
     lost = _weather_days_lost(model, start, finish, wet, windy)
     return RunRecord(run, start, finish, crit, stats, lost, next(env._eid))
 
 
-def _lifts(env, model: EngineModel, pools, i: int, d: int, start: int, cal: WorkCalendar, get_cal,
+def _lifts(env, model: EngineModel, broker, i: int, d: int, start: int, cal: WorkCalendar, get_cal,
            seed: int, run: int):
     """Work ``d`` minutes in parts, each after one lift; returns the finish (clock minutes)."""
     total = sum(k for _, k in model.lifts[i])
@@ -248,18 +247,18 @@ def _lifts(env, model: EngineModel, pools, i: int, d: int, start: int, cal: Work
         u = sub_uniforms(key, run, np.arange(k + 1, k + count + 1))
         lift_min = np.rint(dist.quantile(model.lift_dist[name], u)).astype(np.int64).tolist()
         k += count
+        shared = {name: 1} if name in broker.capacity else None
         for j in range(count):
-            pool = pools.get(name)
-            if pool is not None:
-                yield pool.get(1)
+            if shared:
+                yield broker.request(shared)
             try:
                 ls = lift_cal.next_working(math.ceil(env.now))
                 le = lift_cal.add(ls, int(lift_min[j]), "finish") if lift_min[j] > 0 else ls
                 if le > env.now:
                     yield env.timeout(le - env.now)
             finally:
-                if pool is not None:
-                    pool.put(1)
+                if shared:
+                    broker.release(shared)
             done += share
             work = max(0, int(round(done)) - int(round(done - share)) - int(lift_min[j]))
             t = cal.add(cal.next_working(math.ceil(env.now)), work, "finish") if work else math.ceil(env.now)

@@ -11,7 +11,9 @@ number of lifts per crane/hoist pool (each lift holds one unit of the pool for o
 
 Runtime
 -------
-:class:`MonitoredPool` wraps a ``simpy.Container`` (multi-unit, strictly first come first served, so a
+:class:`ResourceBroker` is what the engine uses: it grants an activity all the units it needs from
+several pools at once (no hold-and-wait), serving waiting requests first-fit in request order.
+:class:`MonitoredPool` (used by the queueing validations) wraps a ``simpy.Container`` (multi-unit, strictly first come first served, so a
 large request is never starved by small ones). ``yield pool.get(units)`` returns once the units are
 granted and ``pool.put(units)`` gives them back (call it in a ``finally`` so that an interrupt releases
 them, the equivalent of SimPy's ``with resource.request()``). It records the busy unit-time, each
@@ -38,6 +40,7 @@ __all__ = [
     "Demand",
     "PoolStats",
     "MonitoredPool",
+    "ResourceBroker",
     "validate_pools",
     "validate_demands",
     "cranes_reaching",
@@ -249,3 +252,89 @@ class MonitoredPool:
         self._account()
         return PoolStats(self.name, self.capacity, self._busy_area, self.requests, self.waited,
                          self.wait_total, dict(self.wait_by_day))
+
+
+class ResourceBroker:
+    """All shared pools of one run, granting an activity everything it needs at once.
+
+    A request asks for ``{pool: units}``. It is granted when every pool in it has that many units free,
+    in one step, so nothing is ever held while waiting for something else (no hold-and-wait, no
+    deadlock, no crew idling while its activity waits for a second trade). Waiting requests are
+    served in the order they were made, each as soon as all it needs is free: first fit, so a request
+    that fits may start before an earlier one that does not, as in a parallel schedule-generation
+    scheme with a first-come priority. Per pool it records the same figures as :class:`MonitoredPool`.
+
+    Parameters
+    ----------
+    env : simpy.Environment (time in minutes).
+    capacities : {pool name: units}, every unit count >= 1.
+    """
+
+    def __init__(self, env: Any, capacities: Mapping[str, int], day_minutes: float = 1440.0) -> None:
+        for name, cap in capacities.items():
+            if cap < 1:
+                raise InputError(f'resource "{name}": capacity must be > 0, got {cap}')
+        self.env = env
+        self.capacity = dict(capacities)
+        self.free = dict(capacities)
+        self._day = day_minutes
+        self._pending: list[tuple[Any, Mapping[str, int], float]] = []
+        self._last = {n: env.now for n in capacities}
+        self._area = {n: 0.0 for n in capacities}
+        self._requests = {n: 0 for n in capacities}
+        self._waited = {n: 0 for n in capacities}
+        self._wait_total = {n: 0.0 for n in capacities}
+        self._wait_by_day: dict[str, dict[int, float]] = {n: {} for n in capacities}
+
+    def _account(self, name: str) -> None:
+        now = self.env.now
+        self._area[name] += (self.capacity[name] - self.free[name]) * (now - self._last[name])
+        self._last[name] = now
+
+    def _fits(self, demand: Mapping[str, int]) -> bool:
+        return all(self.free[n] >= u for n, u in demand.items())
+
+    def _grant(self, event: Any, demand: Mapping[str, int], asked: float) -> None:
+        wait = self.env.now - asked
+        day = int(asked // self._day)
+        for n, u in demand.items():
+            self._account(n)
+            self.free[n] -= u
+            if wait > 0:
+                self._waited[n] += 1
+                self._wait_total[n] += wait
+                self._wait_by_day[n][day] = self._wait_by_day[n].get(day, 0.0) + wait
+        event.succeed()
+
+    def request(self, demand: Mapping[str, int]):
+        """Event that fires once all of ``demand`` ({pool: units}) is granted."""
+        event = self.env.event()
+        for n in demand:
+            self._requests[n] += 1
+        if self._fits(demand):
+            self._grant(event, demand, self.env.now)
+        else:
+            self._pending.append((event, demand, self.env.now))
+        return event
+
+    def release(self, demand: Mapping[str, int]) -> None:
+        """Give ``demand`` back, then grant waiting requests that now fit, oldest first."""
+        for n, u in demand.items():
+            self._account(n)
+            self.free[n] += u
+        if self._pending:
+            still = []
+            for event, dem, asked in self._pending:
+                if self._fits(dem):
+                    self._grant(event, dem, asked)
+                else:
+                    still.append((event, dem, asked))
+            self._pending = still
+
+    def stats(self) -> tuple[PoolStats, ...]:
+        out = []
+        for n in self.capacity:
+            self._account(n)
+            out.append(PoolStats(n, self.capacity[n], self._area[n], self._requests[n], self._waited[n],
+                                 self._wait_total[n], dict(self._wait_by_day[n])))
+        return tuple(out)
