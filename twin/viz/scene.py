@@ -98,14 +98,24 @@ def orient_for_culling(points: NDArray[np.float64], faces: NDArray[np.int64], ce
     report : counts of elements kept, flipped and doubled
     """
     n_el = int(cell_element.max()) + 1 if len(cell_element) else 0
-    _, vid = np.unique(np.round(points / tolerance).astype(np.int64), axis=0, return_inverse=True)
+    # weld vertices within each element only (elements touching each other must not share edges),
+    # so that vertex ids never repeat across elements and an edge key needs no element id
+    point_element = np.zeros(len(points), dtype=np.int64)
+    point_element[faces.ravel()] = np.repeat(cell_element, 3)
+    q = np.round(points / tolerance).astype(np.int64)
+    order = np.lexsort((q[:, 2], q[:, 1], q[:, 0], point_element))
+    keys = np.column_stack([point_element, q])[order]
+    new_group = np.ones(len(order), dtype=bool)
+    new_group[1:] = np.any(keys[1:] != keys[:-1], axis=1)
+    vid = np.empty(len(order), dtype=np.int64)
+    vid[order] = np.cumsum(new_group) - 1
     f = vid.reshape(-1)[faces]
     a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
     el = np.tile(cell_element, 3)
-    base = np.int64(vid.max() + 1 if len(vid) else 1)
-    directed = (el * base + a) * base + b
-    reverse = (el * base + b) * base + a
+    base = np.int64(vid.max() + 1 if len(vid) else 1)          # < 2**31 points: keys fit in int64
+    directed = a * base + b
+    reverse = b * base + a
     uniq, counts = np.unique(directed, return_counts=True)
     pos = np.searchsorted(uniq, reverse)
     pos = np.clip(pos, 0, len(uniq) - 1)
