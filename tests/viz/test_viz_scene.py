@@ -196,3 +196,21 @@ def test_demolition_temporary_works_and_late_elements_show_their_colours(boxes):
     p = s.profile
     for colour in (p.demolish.in_progress.colour, p.temporary.in_progress.colour, p.construct.late.colour):
         assert share(mid, colour) > 300 and share(end, colour) < 20
+
+
+def test_time_bar_fills_with_the_programme(boxes):
+    from twin.viz.frames import FourDView
+
+    meshes, elements, windows, links = boxes.box_building()
+    fill = np.array([0.18, 0.45, 0.75]) * 255
+    with Scene4D(meshes, elements, window_size=(400, 300), legend=False) as s:
+        view = FourDView(s, windows, links)
+        widths = []
+        for at in (dt(2025, 3, 4), dt(2025, 3, 12), dt(2025, 3, 20)):
+            view.show(at)
+            top = s.render()[:80].astype(int)
+            widths.append(int((np.abs(top - fill).max(axis=-1) < 30).sum()))
+        s.set_time_bar(None)
+        hidden = s.render()[:80].astype(int)
+    assert 0 < widths[0] < widths[1] < widths[2]
+    assert int((np.abs(hidden - fill).max(axis=-1) < 30).sum()) == 0

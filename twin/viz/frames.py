@@ -140,6 +140,9 @@ class FourDView:
         lines = describe_active(active, at)
         self.scene.set_caption(self._title(at), self._subtitle(states, active),
                                ["Under way:", *lines] if lines else [])
+        span = self.timeline.span
+        if span is not None and span[1] > span[0]:
+            self.scene.set_time_bar((at - span[0]) / (span[1] - span[0]))
         return FrameInfo(at, states.count(), tuple(w.activity_id for w in active))
 
     def _title(self, at: datetime) -> str:

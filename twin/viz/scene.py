@@ -201,9 +201,13 @@ class Scene4D:
         if ground:
             self._add_ground()
         self.set_view(view)
-        self._title = self._add_text((0.012, 0.985), 20, bold=True, top=True)
-        self._subtitle = self._add_text((0.012, 0.93), 13, top=True)
+        h = float(window_size[1])
+        self._title = self._add_text((0.012, 1.0 - 6.0 / h), 20, bold=True, top=True)
+        self._subtitle = self._add_text((0.012, 1.0 - 36.0 / h), 13, top=True)
+        self._bar_y = 1.0 - 62.0 / h          # the time bar sits under the subtitle (pixels from the top)
+        self._bar_h = 5.0 / h
         self._tasks = self._add_text((0.012, 0.015), 12, top=False)
+        self._bar_back, self._bar_fill = self._add_bar((0.8, 0.82, 0.85)), self._add_bar((0.18, 0.45, 0.75))
         self._legend_key: tuple | None = None
         self._legend_actors: list = []
         self._show_legend = legend
@@ -337,6 +341,46 @@ class Scene4D:
     def clear_highlight(self) -> None:
         self._override.clear()
         self._apply()
+
+    def _add_bar(self, colour: tuple[float, float, float]):
+        """A 2D rectangle in normalized viewport coordinates (the time bar's track or fill)."""
+        vtk = self._pv._vtk
+        pts = vtk.vtkPoints()
+        pts.SetNumberOfPoints(4)
+        cells = vtk.vtkCellArray()
+        cells.InsertNextCell(4, [0, 1, 2, 3])
+        poly = vtk.vtkPolyData()
+        poly.SetPoints(pts)
+        poly.SetPolys(cells)
+        coord = vtk.vtkCoordinate()
+        coord.SetCoordinateSystemToNormalizedViewport()
+        mapper = vtk.vtkPolyDataMapper2D()
+        mapper.SetInputData(poly)
+        mapper.SetTransformCoordinate(coord)
+        actor = vtk.vtkActor2D()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(*colour)
+        actor.SetVisibility(False)
+        self.plotter.add_actor(actor, reset_camera=False, pickable=False, render=False)
+        return actor
+
+    def set_time_bar(self, fraction: float | None, *, x0: float = 0.012, width: float = 0.3) -> None:
+        """Show how far through the programme the date is: a thin bar under the caption.
+
+        ``fraction`` in 0..1 (clipped); None hides the bar. ``x0``, ``width``: fractions of the window.
+        """
+        y, height = self._bar_y, self._bar_h
+        if fraction is None:
+            self._bar_back.SetVisibility(False)
+            self._bar_fill.SetVisibility(False)
+            return
+        f = min(max(float(fraction), 0.0), 1.0)
+        for actor, w in ((self._bar_back, width), (self._bar_fill, width * f)):
+            pts = actor.GetMapper().GetInput().GetPoints()
+            for i, (px, py) in enumerate(((x0, y), (x0 + w, y), (x0 + w, y + height), (x0, y + height))):
+                pts.SetPoint(i, px, py, 0.0)
+            pts.Modified()
+            actor.SetVisibility(w > 0)
 
     def set_caption(self, title: str, subtitle: str = "", lines: Sequence[str] = ()) -> None:
         """Set the date caption, a subtitle line and the list under it (e.g. active tasks)."""
