@@ -7,7 +7,7 @@ app and reports draw what these return. Activities progress linearly between sta
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -16,7 +16,7 @@ from twin.errors import InputError
 from twin.fourd import TaskWindow, to_minutes
 from twin.schedule import Schedule
 
-__all__ = ["progress_curve", "resource_usage", "schedule_demands"]
+__all__ = ["progress_curve", "resource_usage", "schedule_demands", "simulated_resource_usage"]
 
 
 def progress_curve(
@@ -145,3 +145,50 @@ def schedule_demands(schedule: Schedule) -> dict[str, dict[str, float]]:
         if need:
             out[aid] = need
     return out
+
+
+def simulated_resource_usage(
+    result: Any,
+    demands: Mapping[str, Mapping[str, float]],
+    times: Sequence[datetime],
+    *,
+    percentile: float | None = None,
+) -> dict[str, NDArray[np.float64]]:
+    """Resource use over time across Monte Carlo runs: the mean (or a percentile) over runs.
+
+    Parameters
+    ----------
+    result : a Monte Carlo result with ``ids`` (activity ids), ``origin`` (clock minute of the data
+        date, :func:`twin.worktime.to_minutes`) and ``start``/``finish`` arrays of shape
+        (runs, n_activities) in minutes from ``origin`` (``twin.sim.results.MonteCarloResult``)
+    demands : activity id -> {resource: units}
+    times : length T dates
+    percentile : None for the mean over runs, else e.g. 90 for the level exceeded in 10 % of runs
+
+    Returns
+    -------
+    dict resource -> ndarray, shape (T,), units in use.
+    """
+    from twin.worktime import to_minutes as clock_minutes
+
+    col = {a: j for j, a in enumerate(result.ids)}
+    resources: list[str] = []
+    for need in demands.values():
+        for r in need:
+            if r not in resources:
+                resources.append(r)
+    weights = np.zeros((len(result.ids), len(resources)))
+    for aid, need in demands.items():
+        j = col.get(aid)
+        if j is None:
+            continue
+        for r, units in need.items():
+            weights[j, resources.index(r)] += float(units)
+    start = np.asarray(result.start)
+    finish = np.asarray(result.finish)
+    out = np.zeros((len(resources), len(times)))
+    for k, when in enumerate(times):
+        t = clock_minutes(when) - result.origin
+        in_use = ((start <= t) & (t < finish)).astype(float) @ weights      # (runs, resources)
+        out[:, k] = in_use.mean(axis=0) if percentile is None else np.percentile(in_use, percentile, axis=0)
+    return {r: out[i] for i, r in enumerate(resources)}

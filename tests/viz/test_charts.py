@@ -201,3 +201,16 @@ def test_png_falls_back_to_headless_chromium_when_kaleido_fails(tmp_path, schedu
     assert img.shape[:2] == (360, 700)
     red = (img[..., 0] > 180) & (img[..., 1] < 80) & (img[..., 2] < 80)
     assert red.sum() > 300
+
+
+def test_utilisation_from_a_simulation_result_is_the_mean_over_runs():
+    from twin.viz.charts import utilisation_from_result
+
+    result = _FakeResult()                       # A finishes on day 1 or 2, B on day 3 to 6; both start at 0
+    result.start = np.zeros_like(result.finish)
+    dates = [dt(2025, 3, 3, 12) + timedelta(days=i) for i in range(6)]
+    fig = utilisation_from_result(result, {"A": {"crane": 1}, "B": {"crane": 1}}, dates, capacity={"crane": 1})
+    crane = _trace(fig, "crane")
+    assert list(crane.y) == [2.0, 1.5, 1.0, 0.75, 0.5, 0.25]
+    assert "mean over runs" in fig.layout.title.text and "demand" in fig.layout.title.text
+    assert _trace(fig, "crane over capacity")

@@ -231,3 +231,21 @@ def test_late_tolerance_forgives_small_delays():
     assert tl.state_at(at, timedelta(days=1)).to_records()["e"].status == Status.NOT_STARTED
     with pytest.raises(InputError, match="must not be negative"):
         tl.state_at(at, timedelta(hours=-1))
+
+
+def test_simulated_resource_usage_averages_over_runs():
+    from types import SimpleNamespace
+
+    from twin.timephase import simulated_resource_usage
+    from twin.worktime import to_minutes as clock
+
+    origin = clock(dt(2025, 3, 3))
+    day = 1440
+    # activity A uses the crane on days 0-2 in run 0 and days 1-3 in run 1
+    result = SimpleNamespace(ids=("A", "B"), origin=origin,
+                             start=np.array([[0, 0], [1 * day, 0]]), finish=np.array([[2 * day, 0], [3 * day, 0]]))
+    times = [dt(2025, 3, 3, 12) + timedelta(days=d) for d in range(4)]
+    mean = simulated_resource_usage(result, {"A": {"crane": 1}}, times)
+    assert mean["crane"].tolist() == [0.5, 1.0, 0.5, 0.0]
+    high = simulated_resource_usage(result, {"A": {"crane": 2}}, times, percentile=100)
+    assert high["crane"].tolist() == [2.0, 2.0, 2.0, 0.0]

@@ -34,6 +34,7 @@ __all__ = [
     "save_figure",
     "s_curve_from_result",
     "finish_histogram_from_result",
+    "utilisation_from_result",
 ]
 
 COLOURS = {
@@ -425,6 +426,24 @@ def finish_histogram_from_result(result: Any, *, target: datetime | None = None,
 
     finishes = [from_minutes(int(m)) for m in np.asarray(result.project_finish)]
     return finish_histogram(finishes, deterministic=result.cpm_finish, target=target, title=title)
+
+
+def utilisation_from_result(result: Any, demands: Mapping[str, Mapping[str, float]], dates: Sequence[datetime],
+                            *, capacity: Mapping[str, float] | None = None, percentile: float | None = None,
+                            title: str | None = None) -> Any:
+    """:func:`utilisation_chart` of a Monte Carlo result: mean (or percentile) units demanded over runs.
+
+    ``demands``: activity id -> {resource: units}, e.g. :func:`twin.timephase.schedule_demands`. The
+    figure is the demand of the activities under way in each run (as assigned), not the simulator's
+    own allocation: a crane assigned to two overlapping activities counts twice even where the
+    simulator made their lifts queue (its allocated share is ``MonteCarloResult.utilisation``).
+    """
+    from twin.timephase import simulated_resource_usage
+
+    series = simulated_resource_usage(result, demands, list(dates), percentile=percentile)
+    label = "mean over runs" if percentile is None else f"P{percentile:g} over runs"
+    return utilisation_chart(list(dates), series, capacity=capacity,
+                             title=title or f"Resource demand of the activities under way, simulated ({label})")
 
 
 class ChartExportError(TwinError, RuntimeError):
