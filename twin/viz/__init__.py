@@ -44,11 +44,12 @@ __all__ = [
     "utilisation_chart",
     "s_curve_from_result",
     "finish_histogram_from_result",
+    "utilisation_from_result",
     "save_figure",
 ]
 
 _CHARTS = ("gantt_chart", "s_curve_chart", "finish_histogram", "utilisation_chart", "s_curve_from_result",
-           "finish_histogram_from_result", "save_figure")
+           "finish_histogram_from_result", "utilisation_from_result", "save_figure")
 
 
 def __getattr__(name: str):
