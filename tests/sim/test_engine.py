@@ -268,3 +268,18 @@ def test_dask_local_cluster_gives_the_same_result():
         remote = run_monte_carlo(cfg, runs=16, seed=4, scheduler=client, chunk_size=4)
     assert remote.path == "simpy"
     assert np.array_equal(local.finish, remote.finish)
+
+
+@pytest.mark.parametrize("days", [2, 4000])
+def test_tabulated_calendars_give_the_same_dates(days):
+    """Direct-lookup calendars equal binary search, inside the window and (by fallback) beyond it."""
+    from twin.sim.fastcal import tabulate
+
+    cfg = SimConfig(_mixed_links(), uncertainty=Uncertainty(default_spread=(0.5, 1.0, 3.0)))
+    net = compile_network(cfg.schedule)
+    durations = sample_durations(cfg, net.ids, net.dur, seed=2, runs=np.arange(200))
+    t0 = (net.dd // 1440 - 1) * 1440
+    fast = tabulate(net, t0, t0 + days * 1440)
+    a, b = forward_runs(net, durations), forward_runs(fast, durations)
+    assert np.array_equal(a.start, b.start) and np.array_equal(a.finish, b.finish)
+    assert np.array_equal(a.critical, b.critical)

@@ -43,7 +43,10 @@ def choose_path(config: SimConfig) -> str:
     return "vectorised"
 
 
-def _prepared(config: SimConfig, path: str):
+_MAX_WINDOW_MIN = 15 * 366 * 1440
+
+
+def _prepared(config: SimConfig, path: str, window: tuple[int, int] | None = None):
     hit = _CACHE.get((id(config), path))
     if hit is not None and hit[0] is config:
         return hit[1]
@@ -53,6 +56,9 @@ def _prepared(config: SimConfig, path: str):
     else:
         from twin.sim.network import compile_network
         prep = compile_network(config.schedule)
+        if window is not None:  # direct-lookup calendars over the simulated window (same dates)
+            from twin.sim.fastcal import tabulate
+            prep = tabulate(prep, window[0], min(window[1], window[0] + _MAX_WINDOW_MIN))
     _CACHE.clear()
     _CACHE[(id(config), path)] = (config, prep)
     return prep
@@ -62,10 +68,14 @@ def _init_worker(config: SimConfig) -> None:
     _STATE["config"] = config
 
 
-def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig | None = None) -> dict[str, Any]:
-    """Simulate replications ``runs`` (shape (k,)) and return compact arrays (see MonteCarloResult)."""
+def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig | None = None,
+              window: tuple[int, int] | None = None) -> dict[str, Any]:
+    """Simulate replications ``runs`` (shape (k,)) and return compact arrays (see MonteCarloResult).
+
+    ``window`` (clock minutes) is where the vectorised path tabulates its calendars.
+    """
     cfg = config if config is not None else _STATE["config"]
-    prep = _prepared(cfg, path)
+    prep = _prepared(cfg, path, window)
     net = prep if path == "vectorised" else prep.net
     runs = np.asarray(runs, dtype=np.int64)
     durations = sample_durations(cfg, net.ids, net.dur, seed, runs)
@@ -149,7 +159,13 @@ def run_monte_carlo(
     elif path == "vectorised" and auto == "simpy":
         raise InputError("the vectorised path cannot simulate shared resources or weather stops; use path='simpy'")
     from twin.cpm import compute_cpm
+    from twin.worktime import to_minutes
     cpm = compute_cpm(config.schedule)
+    dd = cpm.data_date or config.schedule.data_date or config.schedule.start
+    window = None
+    if dd is not None:
+        t0 = (to_minutes(dd) // 1440 - 1) * 1440
+        window = (t0, to_minutes(cpm.finish) + (to_minutes(cpm.finish) - t0) + 90 * 1440)
     t0 = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     size = chunk_size or (max(1, min(1000, -(-runs // (workers * 2)))) if path == "vectorised"
@@ -163,21 +179,22 @@ def run_monte_carlo(
             progress(sum(len(p["runs"]) for p in parts))
 
     if scheduler is not None:
-        _run_dask(config, chunks, seed, path, scheduler, done)
+        _run_dask(config, chunks, seed, path, scheduler, done, window)
     elif workers == 1 or len(chunks) == 1:
         for c in chunks:
-            done(run_chunk(c, seed, path, config))
+            done(run_chunk(c, seed, path, config, window))
     else:
         import multiprocessing as mp
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp.get_context("spawn"),
                                  initializer=_init_worker, initargs=(config,)) as pool:
-            futures = [pool.submit(run_chunk, c, seed, path) for c in chunks]
+            futures = [pool.submit(run_chunk, c, seed, path, None, window) for c in chunks]
             for f in as_completed(futures):
                 done(f.result())
     return _assemble(config, parts, runs, seed, path, cpm, time.perf_counter() - t0)
 
 
-def _run_dask(config: SimConfig, chunks, seed: int, path: str, scheduler: Any, done) -> None:
+def _run_dask(config: SimConfig, chunks, seed: int, path: str, scheduler: Any, done,
+              window: tuple[int, int] | None = None) -> None:
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - distributed is a dependency
@@ -186,7 +203,7 @@ def _run_dask(config: SimConfig, chunks, seed: int, path: str, scheduler: Any, d
     client = Client(scheduler) if own else scheduler
     try:
         cfg_future = client.scatter(config, broadcast=True)
-        futures = [client.submit(run_chunk, c, seed, path, cfg_future, pure=False) for c in chunks]
+        futures = [client.submit(run_chunk, c, seed, path, cfg_future, window, pure=False) for c in chunks]
         for f in dask_completed(futures):
             done(f.result())
     finally:
