@@ -93,3 +93,14 @@ def test_fit_keeps_defaults_for_months_without_data(tmp_path):
 ])
 def test_sensitivity_by_type(name, attrs, expected):
     assert get_sensitivity(name, attrs) == frozenset(expected)
+
+
+def test_documented_default_climate_figures_hold():
+    import calendar
+
+    for m in range(12):
+        days = calendar.monthrange(2023, m + 1)[1]
+        wet = stationary_wet_fraction(TEMPERATE.p01[m], TEMPERATE.p11[m]) * days
+        assert 9 <= wet <= 14, m
+        assert 2 <= 1 / (1 - TEMPERATE.p11[m]) <= 3
+        assert 1 <= TEMPERATE.p_wind[m] * days <= 5

@@ -15,7 +15,7 @@ external finishes and earthworks stop on wet days; crane lifts and steel or prec
 windy days. Wet days are those with more than ``wet_mm`` (1 mm) of precipitation, windy days those
 whose maximum wind reaches ``wind_ms`` (15 m/s).
 
-Defaults (:data:`TEMPERATE`): a temperate maritime climate, roughly southern England: 9 to 13 wet
+Defaults (:data:`TEMPERATE`): a temperate maritime climate, roughly southern England: 9 to 14 wet
 days a month (more in winter), wet spells of 2 to 3 days, 2 to 5 windy days a month in winter and about
 1 in summer. They are round figures for planning, not a fit: fit your site's own with
 :func:`fit_weather` from a daily CSV (``date,precip_mm[,wind_max_ms]``).
