@@ -150,6 +150,27 @@ def test_unknown_geometry_setting_is_named(broken_model):
         tessellate(open_ifc(path), str(path), settings={"no-such-setting": True})
 
 
+def test_process_pool_failure_falls_back_to_threads(broken_model, tmp_path):
+    """Workers re-open the file by path; a path they cannot open must not lose the meshes."""
+    path, ids = broken_model
+    meshes, failures = tessellate(open_ifc(path), str(tmp_path / "moved-away.ifc"), processes=True, workers=2)
+    assert {ids["wall1"], ids["wall2"]} <= meshes.keys()
+    assert [f.global_id for f in failures] == [ids["broken"]]
+
+
+@pytest.mark.slow
+def test_processes_and_threads_give_identical_meshes():
+    path = shared_path("samples", "ifc", "Duplex_A_20110907.ifc")
+    ifc_file = open_ifc(path)
+    by_processes, failures_p = tessellate(ifc_file, str(path), processes=True, workers=2)
+    by_threads, failures_t = tessellate(ifc_file, str(path), processes=False, workers=2)
+    assert by_processes.keys() == by_threads.keys() and len(by_threads) == 215
+    for gid, mesh in by_threads.items():
+        assert np.array_equal(by_processes[gid].vertices, mesh.vertices)
+        assert np.array_equal(by_processes[gid].faces, mesh.faces)
+    assert failures_p == failures_t == []
+
+
 # -- real files ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def sample_models(tmp_path_factory):

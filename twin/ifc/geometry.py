@@ -2,7 +2,9 @@
 
 The work is done by ``ifcopenshell.geom.iterator`` (OpenCASCADE kernel) with ``use-world-coords``:
 its output is already in metres whatever the file's length unit (checked by the tests on millimetre,
-metre and inch files). Per-element failures never stop the run: they are collected as
+metre and inch files). Large files are split over worker processes, one iterator thread each
+(:mod:`twin.ifc.parallel`); small files and in-memory files use one iterator with threads.
+Per-element failures never stop the run: they are collected as
 :class:`twin.model.GeometryFailure` with the kernel's message.
 
 Two repairs happen before an element is given up:
@@ -20,12 +22,14 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 from typing import Any, Callable, Iterable
 
 import ifcopenshell
 import ifcopenshell.geom
 import numpy as np
 
+from twin.ifc.parallel import MIN_ELEMENTS_FOR_PROCESSES, tessellate_in_processes
 from twin.ifc.reader import has_body, select_elements
 from twin.model import GeometryFailure, Mesh
 
@@ -130,6 +134,7 @@ def tessellate(
     elements: Iterable[ifcopenshell.entity_instance] | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    processes: bool | None = None,
 ) -> tuple[dict[str, Mesh], list[GeometryFailure]]:
     """Triangulate elements of an opened IFC file, in parallel, in world coordinates.
 
@@ -147,9 +152,16 @@ def tessellate(
     elements : iterable of entity_instance, optional
         Elements to tessellate; default all physical elements (:func:`select_elements`).
     workers : int, optional
-        Kernel threads; default ``multiprocessing.cpu_count()``.
+        Parallel workers; default ``multiprocessing.cpu_count()``.
     progress : callable, optional
         Called as ``progress(done, total)`` while elements are processed.
+    processes : bool, optional
+        True: ``workers`` processes each run the iterator with one thread on a chunk of the
+        elements (they re-open ``path``); False: one iterator with ``workers`` threads in this
+        process. Default (None): processes when ``path`` is a file on disk, ``workers > 1`` and
+        there are at least :data:`twin.ifc.parallel.MIN_ELEMENTS_FOR_PROCESSES` elements, because
+        the iterator's threads cost twice the CPU of one thread in ifcopenshell 0.9 (see
+        :mod:`twin.ifc.parallel`). Pass False when ``ifc_file`` was edited in memory.
 
     Returns
     -------
@@ -172,6 +184,41 @@ def tessellate(
     if total == 0:
         return meshes, []
     workers = max(1, workers or multiprocessing.cpu_count())
+    if processes is None:
+        processes = workers > 1 and total >= MIN_ELEMENTS_FOR_PROCESSES and bool(path) and os.path.isfile(path)
+    from_processes = None
+    if processes:
+        from_processes = tessellate_in_processes(
+            path, [e.id() for e in wanted], settings=settings, workers=workers, progress=progress
+        )
+    if from_processes is not None:
+        meshes.update(from_processes)
+    else:
+        meshes.update(_iterate(geom_settings, ifc_file, wanted, workers, progress))
+    failures = []
+    for entity in wanted:
+        if entity.GlobalId in meshes or not has_body(entity):
+            continue
+        mesh, reason = _retry_alone(geom_settings, entity)
+        if mesh is not None:
+            meshes[entity.GlobalId] = mesh
+        else:
+            failures.append(GeometryFailure(entity.GlobalId, path, f"{entity.is_a()}: {reason}"))
+    if progress is not None:
+        progress(total, total)
+    return meshes, failures
+
+
+def _iterate(
+    geom_settings: ifcopenshell.geom.settings,
+    ifc_file: ifcopenshell.file,
+    wanted: list[ifcopenshell.entity_instance],
+    workers: int,
+    progress: Progress | None,
+) -> dict[str, Mesh]:
+    """One ifcopenshell iterator with ``workers`` threads in this process."""
+    meshes: dict[str, Mesh] = {}
+    total = len(wanted)
     iterator = ifcopenshell.geom.iterator(geom_settings, ifc_file, workers, include=wanted)
     done = 0
     if iterator.initialize():
@@ -185,18 +232,7 @@ def tessellate(
                 progress(min(done, total), total)
             if not iterator.next():
                 break
-    failures = []
-    for entity in wanted:
-        if entity.GlobalId in meshes or not has_body(entity):
-            continue
-        mesh, reason = _retry_alone(geom_settings, entity)
-        if mesh is not None:
-            meshes[entity.GlobalId] = mesh
-        else:
-            failures.append(GeometryFailure(entity.GlobalId, path, f"{entity.is_a()}: {reason}"))
-    if progress is not None:
-        progress(total, total)
-    return meshes, failures
+    return meshes
 
 
 def meshes_bbox(meshes: Iterable[Mesh]) -> tuple[tuple[float, float, float], tuple[float, float, float]] | None:
