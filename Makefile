@@ -33,7 +33,7 @@ $(SYSSTAMP): Makefile
 	@mkdir -p $(VENV) && touch $(SYSSTAMP)
 
 test: install system-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --dist loadfile
 
 app: install system-deps
 	$(VENV)/bin/twin demo
@@ -42,7 +42,7 @@ demo: install
 	$(VENV)/bin/twin demo
 
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) benchmarks/run_all.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .twin-cache
