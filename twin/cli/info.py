@@ -86,7 +86,7 @@ def info_command(
         Optional[Path], typer.Option("--cache-dir", help="Cache directory (default $TWIN_CACHE_DIR or ~/.cache/twin).")
     ] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Tessellation threads (default: all cores).")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", min=1, help="Parallel tessellation workers (default: all cores).")] = None,
 ) -> None:
     """Schema, units, storeys, element counts by class, geometry coverage and bounding box of IFC models."""
     from twin.ifc import load_model

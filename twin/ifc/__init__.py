@@ -10,7 +10,7 @@ load_model(paths, *, geometry=True, cache_dir=None, workers=None, progress=None)
     One file or a federated set; second loads come from the cache (no parsing, no tessellation).
 open_ifc(path) -> ifcopenshell.file
     Open a file; every failure becomes :class:`twin.errors.IfcReadError` or ``MissingFileError``.
-tessellate(ifc_file, path, *, settings=None, elements=None, workers=None, progress=None)
+tessellate(ifc_file, path, *, settings=None, elements=None, workers=None, progress=None, processes=None)
     Meshes and per-element failures of an opened file, without the cache.
 """
 from __future__ import annotations
