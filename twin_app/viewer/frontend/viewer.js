@@ -1,0 +1,161 @@
+// twin 3D viewer: a Streamlit component (postMessage protocol of components v1) drawing a building
+// model with vtk.js. Python sends the merged geometry (bytes), per-element RGBA colours (bytes) and the
+// element GlobalIds; a click sends back the GlobalId under the cursor.
+(function () {
+  "use strict";
+  const view = document.getElementById("view");
+  const statusBox = document.getElementById("status");
+  const S = { geometryKey: null, cameraKey: null, grw: null, renderer: null, renderWindow: null,
+              polydata: null, colours: null, vertexElement: null, cells: null, ids: [], picker: null,
+              clicks: 0, height: 0 };
+
+  function send(type, data) {
+    window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type: type }, data || {}), "*");
+  }
+
+  // Copy bytes into a fresh, aligned typed array (the bytes may sit at any offset of a buffer).
+  function typed(bytes, Type) {
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    return new Type(copy.buffer);
+  }
+
+  function hexToRgb(hex) {
+    const h = (hex || "#ffffff").replace("#", "");
+    return [0, 2, 4].map((i) => parseInt(h.substr(i, 2), 16) / 255);
+  }
+
+  function ensureWindow(background) {
+    if (S.grw) return;
+    S.grw = vtk.Rendering.Misc.vtkGenericRenderWindow.newInstance({ background: hexToRgb(background) });
+    S.grw.setContainer(view);
+    S.renderer = S.grw.getRenderer();
+    S.renderWindow = S.grw.getRenderWindow();
+    S.picker = vtk.Rendering.Core.vtkCellPicker.newInstance();
+    S.picker.setPickFromList(false);
+    S.picker.setTolerance(0);
+    const interactor = S.grw.getInteractor();
+    let down = null;
+    interactor.onLeftButtonPress((call) => { down = [call.position.x, call.position.y]; });
+    interactor.onLeftButtonRelease((call) => {
+      if (!down) return;
+      const moved = Math.abs(call.position.x - down[0]) + Math.abs(call.position.y - down[1]);
+      down = null;
+      if (moved > 3 || !S.polydata) return;
+      S.picker.pick([call.position.x, call.position.y, 0], S.renderer);
+      const cell = S.picker.getCellId();
+      let picked = null;
+      if (cell >= 0 && S.cells) {
+        const vertex = S.cells[4 * cell + 1];
+        picked = S.ids[S.vertexElement[vertex]] || null;
+      }
+      S.clicks += 1;
+      send("streamlit:setComponentValue", { value: { picked: picked, clicks: S.clicks }, dataType: "json" });
+    });
+  }
+
+  function setGeometry(args) {
+    const points = typed(args.points, Float32Array);
+    const triangles = typed(args.triangles, Uint32Array);
+    S.vertexElement = typed(args.vertex_element, Uint32Array);
+    const nTri = triangles.length / 3;
+    const cells = new Uint32Array(4 * nTri);
+    for (let t = 0; t < nTri; t++) {
+      cells[4 * t] = 3;
+      cells[4 * t + 1] = triangles[3 * t];
+      cells[4 * t + 2] = triangles[3 * t + 1];
+      cells[4 * t + 3] = triangles[3 * t + 2];
+    }
+    S.cells = cells;
+    if (S.actor) S.renderer.removeActor(S.actor);
+    const polydata = vtk.Common.DataModel.vtkPolyData.newInstance();
+    polydata.getPoints().setData(points, 3);
+    polydata.getPolys().setData(cells);
+    const colours = vtk.Common.Core.vtkDataArray.newInstance({
+      name: "colours", numberOfComponents: 4, values: new Uint8Array(4 * (points.length / 3)) });
+    polydata.getPointData().setScalars(colours);
+    const mapper = vtk.Rendering.Core.vtkMapper.newInstance({ interpolateScalarsBeforeMapping: false });
+    mapper.setInputData(polydata);
+    mapper.setColorModeToDirectScalars();
+    mapper.setScalarModeToUsePointData();
+    const actor = vtk.Rendering.Core.vtkActor.newInstance();
+    actor.setMapper(mapper);
+    actor.getProperty().setInterpolationToFlat();
+    S.renderer.addActor(actor);
+    S.actor = actor;
+    S.polydata = polydata;
+    S.colours = colours;
+  }
+
+  function setCamera(args) {
+    const b = S.polydata.getBounds();
+    const c = [(b[0] + b[1]) / 2, (b[2] + b[3]) / 2, (b[4] + b[5]) / 2];
+    const d = Math.max(b[1] - b[0], b[3] - b[2], b[5] - b[4]) || 1;
+    const cam = S.renderer.getActiveCamera();
+    cam.setFocalPoint(c[0], c[1], c[2]);
+    cam.setPosition(c[0] + d, c[1] - d, c[2] + 0.8 * d);   // from the south-east, looking down
+    cam.setViewUp(0, 0, 1);
+    S.renderer.resetCamera();
+    if (args.focus && args.focus.length === 6) {
+      const f = args.focus;
+      S.renderer.resetCamera(f);
+      cam.zoom(0.6);
+    }
+    S.renderer.resetCameraClippingRange();
+  }
+
+  function setColours(rgba) {
+    const values = S.colours.getData();
+    const ve = S.vertexElement;
+    for (let v = 0; v < ve.length; v++) {
+      const e = 4 * ve[v];
+      values[4 * v] = rgba[e];
+      values[4 * v + 1] = rgba[e + 1];
+      values[4 * v + 2] = rgba[e + 2];
+      values[4 * v + 3] = rgba[e + 3];
+    }
+    S.colours.modified();
+    S.polydata.modified();
+  }
+
+  function render(args) {
+    const height = args.height || 480;
+    if (height !== S.height) {
+      view.style.height = height + "px";
+      S.height = height;
+      send("streamlit:setFrameHeight", { height: height });
+    }
+    ensureWindow(args.background);
+    S.grw.resize();
+    if (args.geometry_key !== S.geometryKey) {
+      S.ids = args.ids;
+      setGeometry(args);
+      S.geometryKey = args.geometry_key;
+      S.cameraKey = null;
+    }
+    setColours(new Uint8Array(args.colours));
+    const cameraKey = args.geometry_key + "|" + (args.camera_key || "");
+    if (cameraKey !== S.cameraKey) {
+      setCamera(args);
+      S.cameraKey = cameraKey;
+    }
+    statusBox.textContent = args.status || "";
+    statusBox.style.display = args.status ? "block" : "none";
+    S.renderWindow.render();
+    document.body.setAttribute("data-rendered", String(Number(document.body.getAttribute("data-rendered") || 0) + 1));
+  }
+
+  window.addEventListener("message", (event) => {
+    const msg = event.data;
+    if (!msg || msg.type !== "streamlit:render") return;
+    try {
+      render(msg.args);
+    } catch (err) {
+      statusBox.style.display = "block";
+      statusBox.textContent = "3D viewer error: " + err;
+      document.body.setAttribute("data-error", String(err));
+    }
+  });
+  window.addEventListener("resize", () => { if (S.grw) { S.grw.resize(); S.renderWindow.render(); } });
+  send("streamlit:componentReady", { apiVersion: 1 });
+})();
