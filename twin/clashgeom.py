@@ -1,0 +1,461 @@
+"""Exact mesh-against-mesh geometry for clash detection (pure numpy, no ifcopenshell).
+
+Everything here works on two triangle meshes at a time, in world coordinates (metres), and is
+vectorised over triangle pairs. Assumptions (stated, as networkx's ``dag.py`` does):
+
+- a *closed* mesh (every undirected edge used by exactly two triangles after welding vertices that
+  coincide within 1e-7 m) bounds a solid, and "inside" is decided by ray parity;
+- an open or non-manifold mesh is a surface only: it can touch or cross another surface, but has no
+  inside, so its penetration depth is not defined (the caller says so in a warning);
+- convex closed meshes get an exact penetration depth (the minimum translation that separates
+  them, by the separating-axis theorem over face normals and edge-edge cross products), which also
+  finds overlaps whose faces are coplanar (two walls drawn over each other);
+- non-convex pairs get the deepest probe point's distance to the other's surface, over vertices of
+  one strictly inside the other, midpoints of edge stretches piercing the other, and coplanar faces with the same
+  outward normal overlapping in area (half the smaller thickness behind the shared face).
+
+Public functions: :func:`mesh_info`, :func:`min_distance`, :func:`penetration`,
+:func:`points_inside`, :func:`point_triangle_distance`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["MeshInfo", "mesh_info", "min_distance", "penetration", "points_inside",
+           "point_triangle_distance", "segment_distance", "mesh_volume", "EPS"]
+
+EPS = 1e-6          # metres: distances below this are contact
+_CHUNK = 2_000_000  # pair evaluations per numpy batch (memory bound)
+_RAY = np.array([0.5773502691896257, 0.3141592653589793, 0.7536526236965477])
+_RAY = _RAY / np.linalg.norm(_RAY)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class MeshInfo:
+    """Derived data of one mesh, computed once per mesh and reused across pairs.
+
+    Attributes
+    ----------
+    tris : (m, 3, 3) float64, triangle corners
+    lo, hi : (3,) box corners
+    tri_lo, tri_hi : (m, 3) per-triangle boxes
+    normals : (m, 3) unit normals (zero for degenerate triangles)
+    edges : (e, 2, 3) unique undirected edges
+    closed : every edge shared by exactly two triangles
+    convex : closed and every vertex on or behind every face plane (1e-6 m)
+    """
+
+    vertices: NDArray[np.float64]
+    tris: NDArray[np.float64]
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
+    tri_lo: NDArray[np.float64]
+    tri_hi: NDArray[np.float64]
+    normals: NDArray[np.float64]
+    edges: NDArray[np.float64]
+    closed: bool
+    convex: bool
+
+
+def mesh_volume(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> float:
+    """Enclosed volume (m3) of a closed mesh by the divergence theorem (absolute value)."""
+    t = vertices[faces]
+    return float(abs(np.einsum("ij,ij->i", t[:, 0], np.cross(t[:, 1], t[:, 2])).sum()) / 6.0)
+
+
+def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshInfo:
+    """Precompute triangles, boxes, normals, unique edges, closedness and convexity of a mesh.
+
+    Parameters
+    ----------
+    vertices : (n, 3) float64, metres
+    faces : (m, 3) int64
+    """
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    tris = v[f]
+    n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    ln = np.linalg.norm(n, axis=1)
+    good = ln > 1e-14
+    normals = np.zeros_like(n)
+    normals[good] = n[good] / ln[good, None]
+    # weld coincident vertices so that closedness does not depend on how the kernel split normals
+    _, weld = np.unique(np.round(v / 1e-7).astype(np.int64), axis=0, return_inverse=True)
+    wf = weld.reshape(-1)[f][good]
+    e = np.concatenate([wf[:, [0, 1]], wf[:, [1, 2]], wf[:, [2, 0]]])
+    e.sort(axis=1)
+    uniq, counts = np.unique(e, axis=0, return_counts=True)
+    closed = bool(len(uniq)) and bool(np.all(counts == 2))
+    # one representative position per welded vertex
+    rep = np.zeros((int(weld.max()) + 1 if len(v) else 0, 3))
+    rep[weld.reshape(-1)] = v
+    edges = rep[uniq] if len(uniq) else np.zeros((0, 2, 3))
+    convex = False
+    if closed and len(f):
+        d = np.einsum("ij,kj->ik", normals[good], rep) - np.einsum("ij,ij->i", normals[good], tris[good, 0])[:, None]
+        convex = bool(d.max() <= 1e-6)
+    lo = v.min(axis=0) if len(v) else np.zeros(3)
+    hi = v.max(axis=0) if len(v) else np.zeros(3)
+    return MeshInfo(rep, tris, lo, hi, tris.min(axis=1), tris.max(axis=1), normals, edges, closed, convex)
+
+
+# ---------------------------------------------------------------------------------- primitives
+
+def point_triangle_distance(p: NDArray[np.float64], t: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    """Distance from points to triangles, elementwise (broadcast).
+
+    Parameters
+    ----------
+    p : (..., 3) points
+    t : (..., 3, 3) triangles
+
+    Returns
+    -------
+    dist : (...,) distances, closest : (..., 3) closest points on the triangles
+    """
+    a, b, c = t[..., 0, :], t[..., 1, :], t[..., 2, :]
+    ab, ac, ap = b - a, c - a, p - a
+    d1 = np.einsum("...i,...i", ab, ap)
+    d2 = np.einsum("...i,...i", ac, ap)
+    bp = p - b
+    d3 = np.einsum("...i,...i", ab, bp)
+    d4 = np.einsum("...i,...i", ac, bp)
+    cp = p - c
+    d5 = np.einsum("...i,...i", ab, cp)
+    d6 = np.einsum("...i,...i", ac, cp)
+    va = d3 * d6 - d5 * d4
+    vb = d5 * d2 - d1 * d6
+    vc = d1 * d4 - d3 * d2
+    denom = va + vb + vc
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.where(np.abs(denom) > 0, vb / denom, 0.0)
+        w = np.where(np.abs(denom) > 0, vc / denom, 0.0)
+        q = a + ab * v[..., None] + ac * w[..., None]
+        # vertex regions
+        r_a = (d1 <= 0) & (d2 <= 0)
+        r_b = (d3 >= 0) & (d4 <= d3)
+        r_c = (d6 >= 0) & (d5 <= d6)
+        # edge regions
+        r_ab = (vc <= 0) & (d1 >= 0) & (d3 <= 0)
+        t_ab = np.where(r_ab, d1 / np.where(d1 - d3 != 0, d1 - d3, 1.0), 0.0)
+        r_ac = (vb <= 0) & (d2 >= 0) & (d6 <= 0)
+        t_ac = np.where(r_ac, d2 / np.where(d2 - d6 != 0, d2 - d6, 1.0), 0.0)
+        e43, e56 = d4 - d3, d5 - d6
+        r_bc = (va <= 0) & (e43 >= 0) & (e56 >= 0)
+        t_bc = np.where(r_bc, e43 / np.where(e43 + e56 != 0, e43 + e56, 1.0), 0.0)
+    q = np.where(r_bc[..., None], b + (c - b) * t_bc[..., None], q)
+    q = np.where(r_ac[..., None], a + ac * t_ac[..., None], q)
+    q = np.where(r_ab[..., None], a + ab * t_ab[..., None], q)
+    q = np.where(r_c[..., None], c, q)
+    q = np.where(r_b[..., None], b, q)
+    q = np.where(r_a[..., None], a, q)
+    return np.linalg.norm(p - q, axis=-1), q
+
+
+def segment_distance(p1, q1, p2, q2) -> tuple[NDArray, NDArray, NDArray]:
+    """Closest distance between segments [p1, q1] and [p2, q2], elementwise (broadcast, (..., 3)).
+
+    Returns (distance, closest point on the first, closest point on the second).
+    """
+    d1, d2, r = q1 - p1, q2 - p2, p1 - p2
+    a = np.einsum("...i,...i", d1, d1)
+    e = np.einsum("...i,...i", d2, d2)
+    f = np.einsum("...i,...i", d2, r)
+    c = np.einsum("...i,...i", d1, r)
+    b = np.einsum("...i,...i", d1, d2)
+    denom = a * e - b * b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(denom > 1e-18, np.clip((b * f - c * e) / denom, 0, 1), 0.0)
+        t = np.where(e > 1e-18, (b * s + f) / e, 0.0)
+        s = np.where(t < 0, np.where(a > 1e-18, np.clip(-c / a, 0, 1), 0.0), s)
+        s = np.where(t > 1, np.where(a > 1e-18, np.clip((b - c) / a, 0, 1), 0.0), s)
+    t = np.clip(t, 0, 1)
+    c1 = p1 + d1 * s[..., None]
+    c2 = p2 + d2 * t[..., None]
+    return np.linalg.norm(c1 - c2, axis=-1), c1, c2
+
+
+def _segment_crossings(p, q, tris, normals):
+    """Where segments cross triangles strictly (endpoints on opposite sides by more than EPS).
+
+    p, q : (k, 3); tris : (m, 3, 3); normals : (m, 3). Returns (seg idx, tri idx, t in (0, 1), point).
+    """
+    out_s, out_t, out_u = [], [], []
+    k, m = len(p), len(tris)
+    if k == 0 or m == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0), np.zeros((0, 3))
+    step = max(1, _CHUNK // max(m, 1))
+    off = np.einsum("ij,ij->i", normals, tris[:, 0])
+    for s0 in range(0, k, step):
+        ps, qs = p[s0:s0 + step], q[s0:s0 + step]
+        dp = ps @ normals.T - off            # (ks, m)
+        dq = qs @ normals.T - off
+        cross = ((dp > EPS) & (dq < -EPS)) | ((dp < -EPS) & (dq > EPS))
+        si, ti = np.nonzero(cross)
+        if not len(si):
+            continue
+        u = dp[si, ti] / (dp[si, ti] - dq[si, ti])
+        x = ps[si] + (qs[si] - ps[si]) * u[:, None]
+        inside = _in_triangle(x, tris[ti], normals[ti])
+        out_s.append(si[inside] + s0)
+        out_t.append(ti[inside])
+        out_u.append(u[inside])
+    if not out_s:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, np.zeros(0), np.zeros((0, 3))
+    si, ti, u = np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_u)
+    return si, ti, u, p[si] + (q[si] - p[si]) * u[:, None]
+
+
+def _in_triangle(x, t, n, eps: float = 1e-9):
+    """Point x (in the triangle's plane) inside triangle t (inclusive), elementwise."""
+    a, b, c = t[:, 0], t[:, 1], t[:, 2]
+    s1 = np.einsum("ij,ij->i", np.cross(b - a, x - a), n)
+    s2 = np.einsum("ij,ij->i", np.cross(c - b, x - b), n)
+    s3 = np.einsum("ij,ij->i", np.cross(a - c, x - c), n)
+    return (s1 >= -eps) & (s2 >= -eps) & (s3 >= -eps)
+
+
+def points_inside(points: NDArray[np.float64], info: MeshInfo) -> NDArray[np.bool_]:
+    """Which points are inside a closed mesh (ray parity along a fixed oblique direction).
+
+    Points on the surface may go either way: callers measure their distance first.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if len(pts) == 0 or not info.closed:
+        return np.zeros(len(pts), dtype=bool)
+    # cast the ray far enough to leave the mesh box
+    length = float(np.linalg.norm(info.hi - info.lo)) * 2.0 + 1.0
+    q = pts + _RAY * length
+    si, _, _, _ = _segment_crossings(pts, q, info.tris, info.normals)
+    counts = np.bincount(si, minlength=len(pts))
+    return (counts % 2) == 1
+
+
+def _box_filter(info: MeshInfo, lo, hi) -> NDArray[np.int64]:
+    """Triangles of ``info`` whose boxes touch the box [lo, hi]."""
+    return np.nonzero(np.all(info.tri_lo <= hi, axis=1) & np.all(info.tri_hi >= lo, axis=1))[0]
+
+
+def _surface_distance(points, info: MeshInfo, idx=None):
+    """Distance from each point to the mesh surface (restricted to triangles ``idx``)."""
+    tris = info.tris if idx is None else info.tris[idx]
+    best = np.full(len(points), np.inf)
+    if len(tris) == 0 or len(points) == 0:
+        return best
+    step = max(1, _CHUNK // len(tris))
+    for s0 in range(0, len(points), step):
+        d, _ = point_triangle_distance(points[s0:s0 + step, None, :], tris[None, :, :, :])
+        best[s0:s0 + step] = d.min(axis=1)
+    return best
+
+
+# ------------------------------------------------------------------------------------ distance
+
+def min_distance(a: MeshInfo, b: MeshInfo, limit: float = np.inf) -> tuple[float, NDArray, NDArray]:
+    """Minimum distance between two mesh surfaces, and the closest points (on ``a``, on ``b``).
+
+    Only triangles within ``limit`` of the other mesh's box are examined; when nothing is closer than
+    ``limit`` the result is ``(inf, nan, nan)``. Crossing surfaces give 0 at a crossing point.
+    """
+    nan3 = np.full(3, np.nan)
+    ia = _box_filter(a, b.lo - limit, b.hi + limit) if np.isfinite(limit) else np.arange(len(a.tris))
+    ib = _box_filter(b, a.lo - limit, a.hi + limit) if np.isfinite(limit) else np.arange(len(b.tris))
+    if len(ia) == 0 or len(ib) == 0:
+        return np.inf, nan3, nan3
+    ta, tb = a.tris[ia], b.tris[ib]
+    # crossings: an edge of one triangle set through the other
+    for tx, nx_, ty in ((ta, a.normals[ia], tb), (tb, b.normals[ib], ta)):
+        p = ty.reshape(-1, 3)
+        q = ty[:, [1, 2, 0], :].reshape(-1, 3)
+        si, _, _, x = _segment_crossings(p, q, tx, nx_)
+        if len(si):
+            return 0.0, x[0], x[0]
+    best, pa, pb = np.inf, nan3, nan3
+    # vertices of a against triangles of b, and the reverse
+    for tx, ty, flip in ((ta, tb, False), (tb, ta, True)):
+        pts = np.unique(tx.reshape(-1, 3), axis=0)
+        step = max(1, _CHUNK // len(ty))
+        for s0 in range(0, len(pts), step):
+            ps = pts[s0:s0 + step]
+            d, q = point_triangle_distance(ps[:, None, :], ty[None, :, :, :])
+            i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+            if d[i, j] < best:
+                best = float(d[i, j])
+                pa, pb = (q[i, j], ps[i]) if flip else (ps[i], q[i, j])
+    # edges against edges
+    ea = np.concatenate([ta[:, [0, 1]], ta[:, [1, 2]], ta[:, [2, 0]]])
+    eb = np.concatenate([tb[:, [0, 1]], tb[:, [1, 2]], tb[:, [2, 0]]])
+    step = max(1, _CHUNK // len(eb))
+    for s0 in range(0, len(ea), step):
+        es = ea[s0:s0 + step]
+        d, c1, c2 = segment_distance(es[:, None, 0], es[:, None, 1], eb[None, :, 0], eb[None, :, 1])
+        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+        if d[i, j] < best:
+            best, pa, pb = float(d[i, j]), c1[i, j], c2[i, j]
+    if best > limit:
+        return np.inf, nan3, nan3
+    return best, pa, pb
+
+
+# --------------------------------------------------------------------------------- penetration
+
+def _sat_depth(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray]:
+    """Exact penetration depth of two convex solids: the smallest overlap over separating axes."""
+    axes = [a.normals, b.normals]
+    da = a.edges[:, 1] - a.edges[:, 0]
+    db = b.edges[:, 1] - b.edges[:, 0]
+    da = _unique_dirs(da)
+    db = _unique_dirs(db)
+    if len(da) * len(db) <= 40_000:
+        c = np.cross(da[:, None, :], db[None, :, :]).reshape(-1, 3)
+        axes.append(c)
+    ax = np.concatenate(axes)
+    ln = np.linalg.norm(ax, axis=1)
+    ax = ax[ln > 1e-9] / ln[ln > 1e-9, None]
+    ax = _unique_dirs(ax)
+    pa = ax @ a.vertices.T
+    pb = ax @ b.vertices.T
+    overlap = np.minimum(pa.max(axis=1), pb.max(axis=1)) - np.maximum(pa.min(axis=1), pb.min(axis=1))
+    k = int(np.argmin(overlap))
+    return float(overlap[k]), ax[k]
+
+
+def _unique_dirs(d):
+    ln = np.linalg.norm(d, axis=1)
+    d = d[ln > 1e-12] / ln[ln > 1e-12, None]
+    # a direction and its opposite are the same axis
+    sign = np.where(np.abs(d[:, 0]) > 1e-9, np.sign(d[:, 0]),
+                    np.where(np.abs(d[:, 1]) > 1e-9, np.sign(d[:, 1]), np.sign(d[:, 2])))
+    d = d * sign[:, None]
+    return np.unique(np.round(d, 9), axis=0)
+
+
+def _pierce_probes(a: MeshInfo, b: MeshInfo) -> NDArray:
+    """Midpoints of the stretches of ``a``'s edges between consecutive crossings of ``b``'s surface
+    (a pipe edge through a beam gives the point half-way through the beam)."""
+    lo, hi = b.lo - EPS, b.hi + EPS
+    e = a.edges
+    keep = np.all(np.minimum(e[:, 0], e[:, 1]) <= hi, axis=1) & np.all(np.maximum(e[:, 0], e[:, 1]) >= lo, axis=1)
+    e = e[keep]
+    if not len(e):
+        return np.zeros((0, 3))
+    ib = _box_filter(b, a.lo - EPS, a.hi + EPS)
+    si, _, u, _ = _segment_crossings(e[:, 0], e[:, 1], b.tris[ib], b.normals[ib])
+    if not len(si):
+        return np.zeros((0, 3))
+    order = np.lexsort((u, si))
+    si, u = si[order], u[order]
+    # stretches: [0, u1], [u1, u2], ..., [uk, 1] for every crossing edge
+    first = np.r_[True, si[1:] != si[:-1]]
+    last = np.r_[si[1:] != si[:-1], True]
+    t0 = np.concatenate([np.zeros(int(first.sum())), u])
+    t1 = np.concatenate([u[first], np.where(last, 1.0, np.r_[u[1:], 1.0])])
+    s = np.concatenate([si[first], si])
+    mid = (t0 + t1) / 2
+    return e[s, 0] + (e[s, 1] - e[s, 0]) * mid[:, None]
+
+
+def _coplanar_depth(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray]:
+    """Coplanar faces with the same outward normal overlapping in area: both solids lie behind
+    the shared face there, so they overlap in volume. Depth = half the smaller thickness behind it
+    (the distance from the middle of the overlap to its faces)."""
+    none = (0.0, np.full(3, np.nan))
+    ia = _box_filter(a, b.lo - EPS, b.hi + EPS)
+    ib = _box_filter(b, a.lo - EPS, a.hi + EPS)
+    if not len(ia) or not len(ib):
+        return none
+    na, nb = a.normals[ia], b.normals[ib]
+    same = na @ nb.T > 1 - 1e-9
+    oa = np.einsum("ij,ij->i", na, a.tris[ia, 0])
+    ob = np.einsum("ij,ij->i", nb, b.tris[ib, 0])
+    same &= np.abs(oa[:, None] - ob[None, :]) < EPS
+    pi, pj = np.nonzero(same)
+    if not len(pi):
+        return none
+    ta, tb, n = a.tris[ia[pi]], b.tris[ib[pj]], na[pi]
+    ca, cb = ta.mean(axis=1), tb.mean(axis=1)
+    # candidate probes per pair: both centroids, and midpoints between each corner and the other centroid
+    cands = np.stack([ca, cb, *[(ta[:, k] + cb) / 2 for k in range(3)], *[(tb[:, k] + ca) / 2 for k in range(3)]],
+                     axis=1)                                          # (P, 8, 3)
+    ok = _strictly_in_v(cands, ta, n) & _strictly_in_v(cands, tb, n)  # (P, 8)
+    has = ok.any(axis=1)
+    if not has.any():
+        return none
+    first = np.argmax(ok, axis=1)
+    probes = cands[np.nonzero(has)[0], first[has]]
+    inward = -n[has]
+    th = np.minimum(_thickness_v(probes, inward, a), _thickness_v(probes, inward, b))
+    k = int(np.argmax(th))
+    return float(th[k] / 2), probes[k] + inward[k] * th[k] / 2
+
+
+def _strictly_in_v(p, t, n, eps: float = 1e-7):
+    """p (P, K, 3) strictly inside triangles t (P, 3, 3) with normals n (P, 3)."""
+    ok = np.ones(p.shape[:2], dtype=bool)
+    for k in range(3):
+        e = (t[:, (k + 1) % 3] - t[:, k])[:, None, :]
+        c = np.cross(e, p - t[:, k][:, None, :])
+        ok &= np.einsum("pki,pi->pk", c, n) > eps
+    return ok
+
+
+def _thickness_v(p, direction, info: MeshInfo) -> NDArray:
+    """For each point p (on the surface), distance along ``direction`` to the next crossing of the
+    mesh (0 when none)."""
+    length = float(np.linalg.norm(info.hi - info.lo)) * 2.0 + 1.0
+    start = p + direction * 1e-7
+    si, _, u, _ = _segment_crossings(start, start + direction * length, info.tris, info.normals)
+    out = np.full(len(p), np.inf)
+    np.minimum.at(out, si, u * length)
+    out[~np.isfinite(out)] = 0.0
+    return out
+
+
+def penetration(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray, str]:
+    """Penetration depth (m) of two solids that touch or cross, a point in the overlap, and how.
+
+    Returns ``(depth, point, how)``: ``how`` is ``"convex"`` (exact, SAT), ``"probe"`` (non-convex:
+    vertices inside, piercing edges, coplanar same-side faces) or ``"surface"`` (an open mesh: no
+    inside, depth 0 unless the surfaces cross).
+    """
+    if not (a.closed and b.closed):
+        d, p, _ = min_distance(a, b, limit=EPS)
+        return 0.0, p, "surface"
+    if a.convex and b.convex:
+        depth, _ = _sat_depth(a, b)
+        point = _overlap_centre(a, b)
+        return max(depth, 0.0), point, "convex"
+    best, point = 0.0, np.full(3, np.nan)
+    for x, y in ((a, b), (b, a)):
+        ix = np.all(x.vertices >= y.lo - EPS, axis=1) & np.all(x.vertices <= y.hi + EPS, axis=1)
+        pts = np.concatenate([x.vertices[ix], _pierce_probes(x, y)])
+        if not len(pts):
+            continue
+        near = _box_filter(y, pts.min(axis=0) - 1e9, pts.max(axis=0) + 1e9)
+        d = _surface_distance(pts, y, near)
+        cand = d > EPS
+        if not cand.any():
+            continue
+        pts, d = pts[cand], d[cand]
+        inside = points_inside(pts, y)
+        if inside.any():
+            k = int(np.argmax(np.where(inside, d, -1.0)))
+            if d[k] > best:
+                best, point = float(d[k]), pts[k]
+    d, p = _coplanar_depth(a, b)
+    if d > best:
+        best, point = d, p
+    if not np.isfinite(point).all():
+        point = _overlap_centre(a, b)
+    return best, point, "probe"
+
+
+def _overlap_centre(a: MeshInfo, b: MeshInfo) -> NDArray:
+    lo = np.maximum(a.lo, b.lo)
+    hi = np.minimum(a.hi, b.hi)
+    return (lo + hi) / 2

@@ -1,0 +1,393 @@
+"""Geometric clash detection over a (federated) model's cached meshes, and ifcclash as a reference.
+
+:func:`detect_clashes` takes the meshes ``twin.ifc.load_model`` already cached (no second
+tessellation), finds candidate pairs with a sort-and-sweep over element boxes, and decides each
+pair exactly with :mod:`twin.clashgeom`. Pairs are unordered (A/B order never changes the result)
+and each pair's verdict is cached on disk keyed by the two meshes' content hashes and the settings,
+so a re-run after one element changed only re-clashes the pairs that element takes part in.
+
+:func:`run_clash` is the whole command: load, select, detect, group, 4D windows. :func:`ifcclash_pairs`
+runs IfcOpenShell's ifcclash (``ifcopenshell.geom.tree``, ``clash_*_many``) on the same files and
+classes, for tests and benchmarks.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from twin.clash import Clash, ExcludeRule, Selector, clash_id
+from twin.clashgeom import EPS, MeshInfo, mesh_info, mesh_volume, min_distance, penetration, points_inside
+from twin.errors import InputError
+from twin.model import BuildingModel, Element, Mesh
+
+__all__ = ["ClashRun", "detect_clashes", "candidate_pairs", "mesh_hash", "ifcclash_pairs", "subclass_test",
+           "PairCache"]
+
+_CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True, slots=True)
+class ClashRun:
+    """Result of :func:`detect_clashes`: clashes, warnings and counts (``candidates``, ``computed``,
+    ``cached``, ``seconds``)."""
+
+    clashes: tuple[Clash, ...]
+    warnings: tuple[str, ...] = ()
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+
+def mesh_hash(mesh: Mesh) -> bytes:
+    """16-byte content hash of a mesh (vertices and faces)."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(mesh.vertices.tobytes())
+    h.update(mesh.faces.tobytes())
+    return h.digest()
+
+
+def subclass_test(schema: str = "IFC4") -> Callable[[str, str], bool]:
+    """``is_a(cls, parent)`` from the IFC schema (IFC2X3, IFC4, IFC4X3), names case-insensitive."""
+    import ifcopenshell.ifcopenshell_wrapper as w
+
+    try:
+        sch = w.schema_by_name(schema)
+    except Exception:                                   # noqa: BLE001 - unknown schema name
+        sch = w.schema_by_name("IFC4")
+    memo: dict[tuple[str, str], bool] = {}
+
+    def is_a(cls: str, parent: str) -> bool:
+        key = (cls.lower(), parent.lower())
+        if key not in memo:
+            try:
+                decl = sch.declaration_by_name(cls)
+                ok = False
+                while decl is not None:
+                    if decl.name().lower() == key[1]:
+                        ok = True
+                        break
+                    decl = decl.supertype()
+                memo[key] = ok
+            except Exception:                           # noqa: BLE001 - class not in this schema
+                memo[key] = key[0] == key[1]
+        return memo[key]
+    return is_a
+
+
+# ------------------------------------------------------------------------------- broad phase
+
+def candidate_pairs(lo: np.ndarray, hi: np.ndarray, in_a: np.ndarray, in_b: np.ndarray, margin: float
+                    ) -> np.ndarray:
+    """Pairs (i, j), i < j, of boxes that overlap after growing by ``margin`` (sort and sweep on x),
+    with one element in A and the other in B (either way round).
+
+    lo, hi : (n, 3) box corners; in_a, in_b : (n,) bool. Returns (p, 2) int64.
+    """
+    n = len(lo)
+    if n < 2:
+        return np.zeros((0, 2), dtype=np.int64)
+    order = np.argsort(lo[:, 0], kind="stable")
+    xs = lo[order, 0]
+    end = np.searchsorted(xs, hi[order, 0] + margin, side="right")
+    counts = end - np.arange(n) - 1
+    counts = np.maximum(counts, 0)
+    out = []
+    step = 5_000_000
+    starts = np.arange(n)
+    # build in blocks of about ``step`` pairs
+    csum = np.cumsum(counts)
+    k0 = 0
+    while k0 < n:
+        k1 = int(np.searchsorted(csum, (csum[k0 - 1] if k0 else 0) + step, side="right"))
+        k1 = min(max(k1, k0 + 1), n)
+        c = counts[k0:k1]
+        ii = np.repeat(starts[k0:k1], c)
+        offs = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
+        jj = ii + 1 + offs
+        a, b = order[ii], order[jj]
+        ok = np.all((lo[a] <= hi[b] + margin) & (lo[b] <= hi[a] + margin), axis=1)
+        ok &= (in_a[a] & in_b[b]) | (in_a[b] & in_b[a])
+        a, b = a[ok], b[ok]
+        out.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
+        k0 = k1
+    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+
+
+# ------------------------------------------------------------------------------------ cache
+
+class PairCache:
+    """Pair verdicts on disk: ``(hash a, hash b) -> None | (type, distance, point, method)`` for one
+    mode and setting. Written atomically; an unreadable file is ignored."""
+
+    def __init__(self, cache_dir: Path | None, settings_key: str) -> None:
+        self.path = (cache_dir / f"clash-{settings_key}.pkl") if cache_dir else None
+        self.data: dict[bytes, Any] = {}
+        self.dirty = False
+        if self.path and self.path.is_file():
+            try:
+                with open(self.path, "rb") as fh:
+                    data = pickle.load(fh)
+                if isinstance(data, dict):
+                    self.data = data
+            except Exception:                               # noqa: BLE001 - corrupt entry: rebuild
+                self.data = {}
+
+    def get(self, key: bytes) -> Any:
+        return self.data.get(key, _MISS)
+
+    def put(self, key: bytes, value: Any) -> None:
+        self.data[key] = value
+        self.dirty = True
+
+    def save(self) -> None:
+        if not (self.path and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".clash-", suffix=".part")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(self.data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass                                            # an unwritable cache is not an error
+
+
+_MISS = object()
+
+
+# ------------------------------------------------------------------------------ narrow phase
+
+def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: float
+           ) -> tuple[str, float, tuple[float, float, float], str] | None:
+    """Verdict for one pair: (type, distance, point, method) or None."""
+    if mode == "clearance":
+        d, pa, pb = min_distance(a, b, limit=clearance)
+        if not np.isfinite(d) or d >= clearance:
+            return None
+        p = (pa + pb) / 2
+        return "clearance", float(d), tuple(map(float, p)), "distance"   # type: ignore[return-value]
+    limit = EPS if mode == "hard" else max(tolerance, EPS)
+    if a.convex and b.convex:
+        depth, point, how = penetration(a, b)
+        if depth > tolerance:
+            return "hard", depth, tuple(map(float, point)), how          # type: ignore[return-value]
+        if mode == "touch":
+            d, pa, pb = min_distance(a, b, limit=limit)
+            if np.isfinite(d) and d <= limit:
+                return "touch", float(d), tuple(map(float, (pa + pb) / 2)), "distance"  # type: ignore[return-value]
+        return None
+    d, pa, pb = min_distance(a, b, limit=limit)
+    contact = np.isfinite(d) and d <= limit
+    if not contact:
+        # no surface contact: hard only if one solid holds the other
+        if a.closed and b.closed and (points_inside(a.vertices[:1], b)[0] or points_inside(b.vertices[:1], a)[0]):
+            depth, point, how = penetration(a, b)
+            if depth > tolerance:
+                return "hard", depth, tuple(map(float, point)), how       # type: ignore[return-value]
+        return None
+    depth, point, how = penetration(a, b)
+    if how == "surface":
+        # an open mesh has no inside: surfaces in contact are reported as in ifcclash (depth 0)
+        if mode == "hard":
+            return "hard", 0.0, tuple(map(float, pa)), "surface"          # type: ignore[return-value]
+        return "touch", float(d), tuple(map(float, pa)), "surface"        # type: ignore[return-value]
+    if depth > tolerance:
+        return "hard", depth, tuple(map(float, point)), how               # type: ignore[return-value]
+    if mode == "touch":
+        return "touch", float(d), tuple(map(float, (pa + pb) / 2)), "distance"  # type: ignore[return-value]
+    return None
+
+
+def _is_duplicate(ea: Element | None, eb: Element | None, a: MeshInfo, b: MeshInfo, tol: float) -> bool:
+    if ea is None or eb is None or ea.ifc_class != eb.ifc_class:
+        return False
+    if not (np.allclose(a.lo, b.lo, atol=max(tol, EPS)) and np.allclose(a.hi, b.hi, atol=max(tol, EPS))):
+        return False
+    if len(a.tris) != len(b.tris):
+        return False
+    sa = np.unique(np.round(a.vertices / max(tol, 1e-4)), axis=0)
+    sb = np.unique(np.round(b.vertices / max(tol, 1e-4)), axis=0)
+    return sa.shape == sb.shape and bool(np.all(sa == sb))
+
+
+def detect_clashes(
+    model: BuildingModel,
+    a_ids: Sequence[str],
+    b_ids: Sequence[str] | None = None,
+    *,
+    mode: str = "hard",
+    tolerance: float = 0.002,
+    clearance: float = 0.05,
+    exclude: Sequence[ExcludeRule] = (),
+    extra: Mapping[str, tuple[Mesh, Element]] | None = None,
+    is_a: Callable[[str, str], bool] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClashRun:
+    """Clash the elements ``a_ids`` against ``b_ids`` (default: A against itself).
+
+    Parameters
+    ----------
+    model : BuildingModel with meshes (``load_model(..., geometry=True)``)
+    a_ids, b_ids : GlobalIds of the two selections (an element in both is clashed once per pair)
+    mode : ``hard`` (overlap deeper than ``tolerance``, m), ``touch`` (surfaces within ``tolerance``
+        but no hard overlap), ``clearance`` (surfaces closer than ``clearance``, m)
+    exclude : rules for pairs that are not clashes (same system, selector pairs)
+    extra : more objects, id -> (Mesh, Element), e.g. the scenario's temporary works
+    cache_dir, use_cache : pair-verdict cache (default: the model cache directory)
+
+    Returns
+    -------
+    ClashRun : one Clash per clashing pair (never both (a, b) and (b, a)), sorted by id.
+    """
+    if mode not in ("hard", "touch", "clearance"):
+        raise InputError(f"clash mode must be hard, touch or clearance, got '{mode}'")
+    if tolerance < 0:
+        raise InputError(f"tolerance must be >= 0 m, got {tolerance}")
+    if mode == "clearance" and not clearance > 0:
+        raise InputError(f"clearance must be > 0 m, got {clearance}")
+    t0 = time.perf_counter()
+    meshes: dict[str, Mesh] = dict(model.meshes)
+    elements: dict[str, Element] = dict(model.elements)
+    for k, (m, e) in (extra or {}).items():
+        meshes[k], elements[k] = m, e
+    b_ids = a_ids if b_ids is None else b_ids
+    warnings: list[str] = []
+    ids = list(dict.fromkeys([*a_ids, *b_ids]))
+    no_mesh = [g for g in ids if g not in meshes or len(meshes[g].faces) == 0]
+    if no_mesh:
+        warnings.append(f"{len(no_mesh)} selected element(s) have no geometry and were skipped "
+                        f"(e.g. {', '.join(no_mesh[:3])})")
+    ids = [g for g in ids if g in meshes and len(meshes[g].faces)]
+    sa, sb = set(a_ids), set(b_ids)
+    in_a = np.array([g in sa for g in ids], dtype=bool)
+    in_b = np.array([g in sb for g in ids], dtype=bool)
+    lo = np.array([meshes[g].vertices.min(axis=0) for g in ids]).reshape(-1, 3)
+    hi = np.array([meshes[g].vertices.max(axis=0) for g in ids]).reshape(-1, 3)
+    margin = {"hard": EPS, "touch": max(tolerance, EPS), "clearance": clearance}[mode]
+    pairs = candidate_pairs(lo, hi, in_a, in_b, margin)
+    if exclude:
+        keep = [not any(r.excludes(elements[ids[i]], elements[ids[j]], is_a) for r in exclude) for i, j in pairs]
+        pairs = pairs[np.array(keep, dtype=bool)] if len(pairs) else pairs
+    settings_key = hashlib.sha1(f"{_CACHE_VERSION}|{mode}|{tolerance!r}|{clearance if mode == 'clearance' else ''}"
+                                .encode()).hexdigest()[:16]
+    cdir = None
+    if use_cache:
+        from twin.ifc.cache import default_cache_dir
+
+        cdir = Path(cache_dir) if cache_dir else default_cache_dir()
+    cache = PairCache(cdir, settings_key)
+    hashes: dict[int, bytes] = {}
+    infos: dict[bytes, MeshInfo] = {}
+    out: list[Clash] = []
+    computed = cached = 0
+    open_meshes: set[str] = set()
+    for k, (i, j) in enumerate(pairs):
+        for x in (i, j):
+            if x not in hashes:
+                hashes[x] = mesh_hash(meshes[ids[x]])
+        ha, hb = hashes[i], hashes[j]
+        key = min(ha, hb) + max(ha, hb)
+        verdict = cache.get(key)
+        if verdict is _MISS:
+            ia = infos.get(ha) or infos.setdefault(ha, mesh_info(meshes[ids[i]].vertices, meshes[ids[i]].faces))
+            ib = infos.get(hb) or infos.setdefault(hb, mesh_info(meshes[ids[j]].vertices, meshes[ids[j]].faces))
+            verdict = _judge(mode, ia, ib, tolerance, clearance)
+            if verdict is not None and verdict[0] == "hard":
+                dup = _is_duplicate(elements.get(ids[i]), elements.get(ids[j]), ia, ib, tolerance)
+                verdict = ("duplicate",) + tuple(verdict[1:]) if dup else verdict
+            cache.put(key, verdict)
+            computed += 1
+        else:
+            cached += 1
+        if verdict is not None:
+            ga, gb = ids[i], ids[j]
+            ea, eb = elements.get(ga), elements.get(gb)
+            if verdict[3] == "surface":
+                open_meshes.update(g for g, h in ((ga, ha), (gb, hb)) if not _closed(infos, h, meshes[g]))
+            out.append(Clash(
+                clash_id(ga, gb, mode), ga, gb, verdict[0], float(verdict[1]), tuple(verdict[2]), mode,
+                a_class=ea.ifc_class if ea else "", b_class=eb.ifc_class if eb else "",
+                a_file=ea.file if ea else "", b_file=eb.file if eb else "",
+                a_name=ea.name if ea else None, b_name=eb.name if eb else None, method=verdict[3]))
+        if progress and (k % 256 == 0 or k == len(pairs) - 1):
+            progress(k + 1, len(pairs))
+    cache.save()
+    if open_meshes:
+        warnings.append(f"{len(open_meshes)} element(s) have open or non-manifold meshes, so no inside: "
+                        f"their clashes fall back to a surface contact test with depth 0 "
+                        f"(e.g. {', '.join(sorted(open_meshes)[:3])})")
+    out.sort(key=lambda c: c.id)
+    stats = {"elements": len(ids), "candidates": int(len(pairs)), "computed": computed, "cached": cached,
+             "seconds": round(time.perf_counter() - t0, 4)}
+    return ClashRun(tuple(out), tuple(warnings), stats)
+
+
+def _closed(infos: dict[bytes, MeshInfo], h: bytes, mesh: Mesh) -> bool:
+    info = infos.get(h)
+    if info is None:
+        info = infos.setdefault(h, mesh_info(mesh.vertices, mesh.faces))
+    return info.closed
+
+
+def element_volume(mesh: Mesh) -> float:
+    """Volume (m3) of an element's closed mesh (0 for an open one)."""
+    info = mesh_info(mesh.vertices, mesh.faces)
+    return mesh_volume(mesh.vertices, mesh.faces) if info.closed else 0.0
+
+
+# ------------------------------------------------------------------------ reference: ifcclash
+
+def ifcclash_pairs(
+    a: Sequence[tuple[str, str | None]],
+    b: Sequence[tuple[str, str | None]] | None = None,
+    *,
+    mode: str = "hard",
+    tolerance: float = 0.002,
+    clearance: float = 0.05,
+    check_all: bool = True,
+) -> dict[frozenset[str], dict[str, Any]]:
+    """Run IfcOpenShell's ifcclash (``Clasher.process_clash_set``) and return its pairs.
+
+    ``a``/``b``: lists of (file, selector or None) sources as ifcclash takes them (selector in
+    ``ifcopenshell.util.selector`` syntax, e.g. ``"IfcWall, IfcSlab"``). Modes map to ifcclash's:
+    hard -> intersection (``tolerance``, ``check_all``), touch -> collision (allow_touching),
+    clearance -> clearance. Returns ``frozenset({a, b}) -> {"type", "distance", "p1", "p2"}``;
+    a pair of an element with itself (ifcclash reports none) is dropped.
+    """
+    import logging
+
+    from ifcclash.ifcclash import Clasher, ClashSettings
+
+    settings = ClashSettings()
+    settings.logger = logging.getLogger("ifcclash")
+    clasher = Clasher(settings)
+
+    def sources(items):
+        return [{"file": str(f), **({"mode": "i", "selector": s} if s else {})} for f, s in items]
+    clash_set: dict[str, Any] = {"name": "twin", "a": sources(a), "mode": {"hard": "intersection",
+                                 "touch": "collision", "clearance": "clearance"}[mode]}
+    if b is not None:
+        clash_set["b"] = sources(b)
+    if mode == "hard":
+        clash_set.update(tolerance=tolerance, check_all=check_all)
+    elif mode == "touch":
+        clash_set.update(allow_touching=True)
+    else:
+        clash_set.update(clearance=clearance, check_all=check_all)
+    clasher.clash_sets = [clash_set]
+    clasher.clash()
+    out: dict[frozenset[str], dict[str, Any]] = {}
+    for r in clash_set["clashes"].values():
+        if r["a_global_id"] == r["b_global_id"]:
+            continue
+        out[frozenset((r["a_global_id"], r["b_global_id"]))] = {
+            "type": r["type"], "distance": r["distance"], "p1": r["p1"], "p2": r["p2"]}
+    return out
