@@ -82,7 +82,8 @@ def check(d: Distribution, name: str = "distribution") -> None:
         raise InputError(f"{name}: parameters must be finite, got {vals}")
     if d.kind == "lognormal":
         if d.mode <= 0 or d.high < 0 or d.low < 0:
-            raise InputError(f"{name}: lognormal needs mean > 0, sd >= 0, shift >= 0, got mean={d.mode}, sd={d.high}, shift={d.low}")
+            raise InputError(f"{name}: lognormal needs mean > 0, sd >= 0, shift >= 0, "
+                             f"got mean={d.mode}, sd={d.high}, shift={d.low}")
         return
     if d.kind == "fixed":
         if d.mode < 0:

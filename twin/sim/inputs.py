@@ -39,7 +39,8 @@ LIFTED_CLASSES = frozenset({"IfcBeam", "IfcColumn", "IfcMember", "IfcPlate", "If
 SCHEDULE_SUFFIXES = (".xer", ".xml", ".csv", ".ifc")
 
 
-def load_config(path: str | Path, *, progress: Callable[[str], None] | None = None) -> tuple[SimConfig, int | None, int | None]:
+def load_config(path: str | Path, *, progress: Callable[[str], None] | None = None
+                ) -> tuple[SimConfig, int | None, int | None]:
     """Read a scenario (.toml) or a schedule file into a config; also its (runs, seed) defaults.
 
     Raises
@@ -157,8 +158,9 @@ def config_from_scenario(resolved: Any) -> SimConfig:
                 centre = _centre(model, guids)
                 reach = cranes_reaching(centre, cranes) if centre is not None else [cranes[0].name]
                 if not reach:
-                    raise InputError(f"activity '{aid}' needs {int(n)} crane lifts at ({centre[0]:.1f}, {centre[1]:.1f}) m, "
-                                     f"which no crane reaches ({', '.join(c.name for c in cranes)})")
+                    raise InputError(f"activity '{aid}' needs {int(n)} crane lifts at ({centre[0]:.1f}, "
+                                     f"{centre[1]:.1f}) m, which no crane reaches "
+                                     f"({', '.join(c.name for c in cranes)})")
                 lifts[reach[0]] = int(n)
         trips = a.attributes.get("hoist_trips")
         if trips and sc.hoists:

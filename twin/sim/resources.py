@@ -13,12 +13,12 @@ Runtime
 -------
 :class:`ResourceBroker` is what the engine uses: it grants an activity all the units it needs from
 several pools at once (no hold-and-wait), serving waiting requests first-fit in request order.
-:class:`MonitoredPool` (used by the queueing validations) wraps a ``simpy.Container`` (multi-unit, strictly first come first served, so a
-large request is never starved by small ones). ``yield pool.get(units)`` returns once the units are
-granted and ``pool.put(units)`` gives them back (call it in a ``finally`` so that an interrupt releases
-them, the equivalent of SimPy's ``with resource.request()``). It records the busy unit-time, each
-request's wait, and the wait per calendar day, from which :meth:`MonitoredPool.summary` reports
-``utilisation`` (allocated unit-time over capacity x elapsed time) and mean waits.
+:class:`MonitoredPool` (used by the queueing validations) wraps a ``simpy.Container``
+(multi-unit, strictly first come first served). ``yield pool.get(units)`` returns once the units are
+granted and ``pool.put(units)`` gives them back (call it in a ``finally`` so that an interrupt
+releases them, the equivalent of SimPy's ``with resource.request()``). Both record the busy
+unit-time, each request's wait and the wait per calendar day, from which ``utilisation`` (allocated
+unit-time over capacity x elapsed time) and mean waits follow.
 
 Validation (:func:`validate_demands`) happens before a run: a demand above a pool's capacity, or for
 a pool nobody provides, is refused with the activity and pool named.

@@ -9,9 +9,10 @@ gives the same result whether it runs alone, in a process pool chunk or on a Das
 
 How: a per-(seed, purpose, id) 64-bit key comes from :class:`numpy.random.SeedSequence` (entropy =
 seed, spawn key = (purpose hash, id hash)); the draw for replication ``r`` and sub-draw ``j`` is the
-SplitMix64 generator seeded with ``key xor h(j)`` at position ``r + 1`` (its output function
-applied to ``key' + (r + 1) * golden``): a counter-based generator like Philox, vectorised over numpy arrays (no per-draw Python call). Ids are hashed with BLAKE2b, not
-``hash()``, so keys are stable across processes.
+SplitMix64 generator seeded with ``key xor h(j)`` at position ``r + 1`` (its output function applied
+to ``key' + (r + 1) * golden``): a counter-based generator like Philox, vectorised over numpy arrays
+(no per-draw Python call). Ids are hashed with BLAKE2b, not ``hash()``, so keys are stable across
+processes.
 """
 from __future__ import annotations
 
@@ -105,7 +106,8 @@ def uniforms(key: np.uint64 | int, runs: Sequence[int] | NDArray[np.int64], sub:
     return _to_unit(x)
 
 
-def uniform_matrix(keys: NDArray[np.uint64], runs: Sequence[int] | NDArray[np.int64], sub: int = 0) -> NDArray[np.float64]:
+def uniform_matrix(keys: NDArray[np.uint64], runs: Sequence[int] | NDArray[np.int64], sub: int = 0
+                   ) -> NDArray[np.float64]:
     """Uniforms for every (replication, key): shape (len(runs), len(keys)), values in (0, 1).
 
     Entry ``[i, j]`` equals ``uniforms(keys[j], [runs[i]], sub)[0]``.
