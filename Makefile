@@ -35,8 +35,9 @@ $(SYSSTAMP): Makefile
 test: install system-deps
 	$(PY) -m pytest -q -n auto --dist loadfile
 
+# Opens the app on the bundled sample (samples/demo_building.ifc); runs until Ctrl-C.
 app: install system-deps
-	$(VENV)/bin/twin demo
+	$(VENV)/bin/twin app --port $(PORT)
 
 demo: install
 	$(VENV)/bin/twin demo

@@ -20,6 +20,8 @@ _COMMANDS: tuple[str, ...] = (
     "twin.cli.render",
     "twin.cli.simulate",
     "twin.cli.convert",
+    "twin.cli.progress",
+    "twin.cli.app",
 )
 
 for _name in _COMMANDS:

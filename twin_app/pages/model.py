@@ -33,17 +33,27 @@ def _filters(table: Any) -> Any:
     return table[mask]
 
 
-def _colours(geometry: Any, model: Any, shown: set[str], selected: str | None) -> np.ndarray:
-    from twin.viz.appearance import material_colours
-    from twin_app.viewer import element_colours
+COLOUR_BY = ("class", "storey", "material")
 
-    rgb = material_colours(geometry.ids, model.elements)
+
+def _colours(geometry: Any, model: Any, shown: set[str], selected: str | None, by: str = "class"
+             ) -> tuple[np.ndarray, dict[str, str]]:
+    from twin.viz.appearance import material_colours
+    from twin_app.viewer import category_colours, element_colours
+
+    legend: dict[str, str] = {}
+    if by == "material":
+        rgb = material_colours(geometry.ids, model.elements)
+    else:
+        els = [model.elements.get(g) for g in geometry.ids]
+        labels = [(e.ifc_class if by == "class" else (e.storey or "(no storey)")) if e else "?" for e in els]
+        rgb, legend = category_colours(labels)
     keep = np.fromiter((g in shown for g in geometry.ids), dtype=bool, count=len(geometry.ids))
     colours = element_colours(rgb, np.where(keep, 1.0, 0.08))
     if selected in geometry.ids:
         i = geometry.ids.index(selected)
         colours[i] = (231, 41, 138, 255)
-    return colours
+    return colours, legend
 
 
 def _properties(model: Any, gid: str) -> None:
@@ -87,11 +97,17 @@ def render() -> None:
         geometry = get_geometry(project)
         selected = st.session_state.get(SELECTED)
         if geometry.ids:
-            picked = viewer(geometry, _colours(geometry, model, set(shown["GlobalId"]), selected),
+            by = st.radio("Colour by", COLOUR_BY, horizontal=True, key="model_colour_by")
+            colours, legend = _colours(geometry, model, set(shown["GlobalId"]), selected, by)
+            picked = viewer(geometry, colours,
                             height=520, status=f"{len(geometry.ids)} elements, {len(geometry.triangles)} triangles",
                             key="model_viewer")
+            if legend:
+                st.markdown("  ".join(f"<span style='color:{c}'>&#9632;</span> {k}" for k, c in legend.items()),
+                            unsafe_allow_html=True)
             if picked and picked != selected:
                 st.session_state[SELECTED] = selected = picked
+                st.rerun()
         else:
             st.info("The model has no tessellated geometry to draw.")
         event = st.dataframe(shown, hide_index=True, width="stretch", height=300,

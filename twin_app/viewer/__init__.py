@@ -18,7 +18,10 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FRONTEND", "ViewerGeometry", "viewer_geometry", "element_colours", "viewer"]
+__all__ = ["FRONTEND", "ViewerGeometry", "viewer_geometry", "element_colours", "category_colours", "viewer"]
+
+# A qualitative palette (Tableau 10) for colouring elements by class, storey, trade...
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
 
 FRONTEND = Path(__file__).resolve().parent / "frontend"
 
@@ -102,6 +105,16 @@ def element_colours(rgb: NDArray[np.float64], opacity: NDArray[np.float64] | flo
     return out
 
 
+def category_colours(values: Sequence[str]) -> tuple[NDArray[np.float64], dict[str, str]]:
+    """Colours (n, 3) in 0..1 for category labels (first seen, first colour) and the legend {label: hex}."""
+    legend: dict[str, str] = {}
+    for v in values:
+        if v not in legend:
+            legend[v] = PALETTE[len(legend) % len(PALETTE)]
+    rgb = {k: [int(h[i:i + 2], 16) / 255.0 for i in (1, 3, 5)] for k, h in legend.items()}
+    return np.array([rgb[v] for v in values], dtype=float).reshape(-1, 3), legend
+
+
 def viewer(geometry: ViewerGeometry, colours: NDArray[np.uint8], *, height: int = 480,
            focus: Sequence[str] = (), camera_key: str = "", status: str = "", background: str = "#ffffff",
            key: str | None = None) -> str | None:
@@ -109,7 +122,8 @@ def viewer(geometry: ViewerGeometry, colours: NDArray[np.uint8], *, height: int 
 
     ``focus``: GlobalIds the camera frames (e.g. the two elements of a clash); ``camera_key``: the
     camera resets when it changes (otherwise the user's view is kept across reruns). Returns the
-    GlobalId of the element last clicked, or None.
+    GlobalId of the element clicked since the last run (None when there was no new click, or the
+    click hit the background).
     """
     import streamlit.components.v1 as components
 
@@ -125,6 +139,12 @@ def viewer(geometry: ViewerGeometry, colours: NDArray[np.uint8], *, height: int 
         colours=colours.tobytes(), height=int(height), focus=geometry.element_bounds(focus) if focus else None,
         camera_key=camera_key or ",".join(focus), status=status, background=background, key=key, default=None,
     )
-    if isinstance(value, dict):
-        return value.get("picked")
-    return None
+    if not isinstance(value, dict):
+        return None
+    import streamlit as st
+
+    seen = f"_twin_viewer_clicks_{key}"
+    if st.session_state.get(seen) == value.get("clicks"):
+        return None                       # the same click as on an earlier run
+    st.session_state[seen] = value.get("clicks")
+    return value.get("picked")

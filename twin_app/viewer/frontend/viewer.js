@@ -81,6 +81,8 @@
     const actor = vtk.Rendering.Core.vtkActor.newInstance();
     actor.setMapper(mapper);
     actor.getProperty().setInterpolationToFlat();
+    actor.getProperty().setAmbient(0.35);
+    actor.getProperty().setDiffuse(0.75);
     S.renderer.addActor(actor);
     S.actor = actor;
     S.polydata = polydata;
