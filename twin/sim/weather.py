@@ -147,6 +147,15 @@ def sample_weather(
         wet[:, 0] = start_state == "wet"
     else:
         raise InputError(f"weather start_state must be 'stationary', 'dry' or 'wet', got '{start_state}'")
+    if len(runs) <= 4:  # a plain loop over Python floats is ~100x faster than numpy on tiny rows
+        p01_l, p11_l = p01.tolist(), p11.tolist()
+        for r in range(len(runs)):
+            u = u_rain[r].tolist()
+            row = [bool(wet[r, 0])] * n_days
+            for d in range(1, n_days):
+                row[d] = u[d] < (p11_l[d] if row[d - 1] else p01_l[d])
+            wet[r] = row
+        return wet, windy
     for d in range(1, n_days):
         wet[:, d] = np.where(wet[:, d - 1], u_rain[:, d] < p11[d], u_rain[:, d] < p01[d])
     return wet, windy
