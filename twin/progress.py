@@ -40,7 +40,7 @@ from twin.schedule import Activity, Schedule
 
 __all__ = [
     "CSV_COLUMNS", "ProgressRecord", "Rejection", "ProgressUpdate", "ProgressRejectedError",
-    "parse_data_date", "read_progress_csv", "parse_progress_csv", "records_from_schedule", "check_records",
+    "parse_data_date", "show_data_date", "read_progress_csv", "parse_progress_csv", "records_from_schedule", "check_records",
     "content_hash", "make_update", "activity_records", "apply_progress", "strip_progress",
 ]
 
@@ -132,6 +132,19 @@ def parse_data_date(text: str | date | datetime) -> datetime:
     except ValueError:
         raise InputError(f"data date '{text}' is not a date (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM)") from None
     return value.replace(tzinfo=None)
+
+
+def show_data_date(when: datetime) -> str:
+    """A data date as people read it: midnight is shown as the end of the day before.
+
+    >>> show_data_date(datetime(2027, 3, 13))
+    'end of 2027-03-12'
+    >>> show_data_date(datetime(2027, 3, 12, 17, 0))
+    '2027-03-12 17:00'
+    """
+    if when.hour == 0 and when.minute == 0 and when.second == 0:
+        return f"end of {(when - timedelta(days=1)):%Y-%m-%d}"
+    return f"{when:%Y-%m-%d %H:%M}"
 
 
 def _cell_date(text: str, *, finish: bool, calendar) -> datetime:

@@ -46,7 +46,8 @@ from twin.errors import InputError
 from twin.schedule import Activity, ActivityType, Schedule
 
 __all__ = ["LIGHTS", "ActivityStatus", "GroupStatus", "StatusReport", "Productivity", "planned_percent",
-           "compute_status", "estimate_productivity", "duration_factors", "worst_light"]
+           "compute_status", "estimate_productivity", "duration_factors", "worst_light", "element_lights",
+           "earned_curve"]
 
 LIGHTS = ("green", "yellow", "red")
 _EPS = 1e-6
@@ -333,4 +334,50 @@ def duration_factors(schedule: Schedule, estimates: Mapping[str, Productivity], 
             continue
         trade = str(a.attributes.get(trade_key) or "")
         out[aid] = estimates[trade].factor if trade in estimates else project
+    return out
+
+
+# ------------------------------------------------------------------------------- views of the status
+
+def element_lights(status: StatusReport, links: Iterable[tuple[str, str]], *, active_only: bool = True) -> dict[str, str]:
+    """GlobalId -> the worst light of its activities (for the 3D status view).
+
+    ``active_only``: only activities that should have started or have started (planned or actual
+    percent above 0), so that work not yet due is not painted green.
+    """
+    rank = {"green": 0, "yellow": 1, "red": 2}
+    out: dict[str, str] = {}
+    for aid, g in links:
+        s = status.activities.get(aid)
+        if s is None or (active_only and s.planned_percent <= 0 and s.actual_percent <= 0):
+            continue
+        if g not in out or rank[s.light] > rank[out[g]]:
+            out[g] = s.light
+    return out
+
+
+def earned_curve(schedule: Schedule, times: Iterable[datetime], data_date: datetime) -> list[float]:
+    """As-built S-curve: earned percent of the total budget at each time up to the data date.
+
+    Finished work is earned linearly from actual start to actual finish; work in progress linearly
+    from its actual start to the data date, up to its reported percent. Budgets are planned durations
+    (milestones, summaries and level of effort weigh nothing). Times after the data date are left out.
+    """
+    acts = [a for a in schedule.activities.values()
+            if a.type not in _SKIP and not a.type.is_milestone and a.duration_h > 0]
+    total = sum(a.duration_h for a in acts)
+    out = []
+    for t in times:
+        if t > data_date:
+            break
+        earned = 0.0
+        for a in acts:
+            if a.actual_start is None or t <= a.actual_start:
+                continue
+            end = a.actual_finish or data_date
+            share = 1.0 if a.actual_finish is not None else min(max(a.percent_complete, 0.0), 100.0) / 100.0
+            span = (end - a.actual_start).total_seconds()
+            frac = 1.0 if span <= 0 else min((t - a.actual_start).total_seconds() / span, 1.0)
+            earned += a.duration_h * share * frac
+        out.append(100.0 * earned / total if total > 0 else 0.0)
     return out
