@@ -165,7 +165,8 @@ def run_monte_carlo(
     window = None
     if dd is not None:
         t0 = (to_minutes(dd) // 1440 - 1) * 1440
-        window = (t0, to_minutes(cpm.finish) + (to_minutes(cpm.finish) - t0) + 90 * 1440)
+        span = to_minutes(cpm.finish) - t0  # tabulate to 1.5x the CPM span (beyond: binary search)
+        window = (t0, to_minutes(cpm.finish) + span // 2 + 90 * 1440)
     t0 = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     size = chunk_size or (max(1, min(1000, -(-runs // (workers * 2)))) if path == "vectorised"
