@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from twin.cli import app
+import twin.cli  # noqa: F401  (registers every command on the typer app)
+from twin.cli._common import app
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
