@@ -1,0 +1,1 @@
+"""Alembic revisions of the twin store, oldest first."""
