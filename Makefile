@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the tests and the app need (chromium for browser tests, PostgreSQL for the store,
-# EGL/OSMesa for offscreen rendering). Skipped where they are already present.
-SYSTEM_PACKAGES := chromium postgresql libegl1 libgl1 libosmesa6 ffmpeg
+# EGL/OSMesa for offscreen rendering, poppler-utils to check report PDFs). Skipped where they are already present.
+SYSTEM_PACKAGES := chromium postgresql libegl1 libgl1 libosmesa6 ffmpeg poppler-utils
 system-deps: $(SYSSTAMP)
 
 $(SYSSTAMP): Makefile
