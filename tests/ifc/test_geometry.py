@@ -150,12 +150,30 @@ def test_unknown_geometry_setting_is_named(broken_model):
         tessellate(open_ifc(path), str(path), settings={"no-such-setting": True})
 
 
-def test_process_pool_failure_falls_back_to_threads(broken_model, tmp_path):
-    """Workers re-open the file by path; a path they cannot open must not lose the meshes."""
+def test_process_pool_failure_falls_back_to_threads(broken_model, monkeypatch):
+    """If worker processes cannot be started, the meshes come from threads in this process."""
+    from twin.ifc import parallel
+
+    class NoProcesses:
+        def __init__(self, *args, **kwargs):
+            raise OSError("no processes allowed here")
+
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", NoProcesses)
     path, ids = broken_model
-    meshes, failures = tessellate(open_ifc(path), str(tmp_path / "moved-away.ifc"), processes=True, workers=2)
+    meshes, failures = tessellate(open_ifc(path), str(path), processes=True, workers=2)
     assert {ids["wall1"], ids["wall2"]} <= meshes.keys()
     assert [f.global_id for f in failures] == [ids["broken"]]
+
+
+def test_spawned_workers_reopen_the_file_by_path(broken_model, monkeypatch):
+    from twin.ifc import parallel
+
+    monkeypatch.setattr(parallel, "_context", lambda ifc_file: parallel.mp.get_context("spawn"))
+    path, ids = broken_model
+    packed = parallel.tessellate_in_processes(
+        str(path), [open_ifc(path).by_guid(ids["wall1"]).id()], settings=None, workers=2
+    )
+    assert list(packed) == [ids["wall1"]] and packed[ids["wall1"]].n_triangles == 12
 
 
 @pytest.mark.slow

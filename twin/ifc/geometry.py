@@ -157,11 +157,12 @@ def tessellate(
         Called as ``progress(done, total)`` while elements are processed.
     processes : bool, optional
         True: ``workers`` processes each run the iterator with one thread on a chunk of the
-        elements (they re-open ``path``); False: one iterator with ``workers`` threads in this
-        process. Default (None): processes when ``path`` is a file on disk, ``workers > 1`` and
+        elements (forked workers share ``ifc_file``; spawned ones re-open ``path``); False: one
+        iterator with ``workers`` threads in this process. Default (None): processes when ``path`` is a file on disk, ``workers > 1`` and
         there are at least :data:`twin.ifc.parallel.MIN_ELEMENTS_FOR_PROCESSES` elements, because
         the iterator's threads cost twice the CPU of one thread in ifcopenshell 0.9 (see
-        :mod:`twin.ifc.parallel`). Pass False when ``ifc_file`` was edited in memory.
+        :mod:`twin.ifc.parallel`). Pass False when ``ifc_file`` was edited in memory and the
+        caller runs threads (spawned workers would read the file on disk).
 
     Returns
     -------
@@ -189,7 +190,8 @@ def tessellate(
     from_processes = None
     if processes:
         from_processes = tessellate_in_processes(
-            path, [e.id() for e in wanted], settings=settings, workers=workers, progress=progress
+            path, [e.id() for e in wanted], settings=settings, workers=workers, progress=progress,
+            ifc_file=ifc_file,
         )
     if from_processes is not None:
         meshes.update(from_processes)

@@ -5,13 +5,16 @@ thread for the same meshes (measured on Office_A: 7.7-8.5 CPU-s with 2 threads a
 CPU-s with 1; see BENCHMARKS.md), so on a two-core machine they are no faster than one thread.
 Two processes with one iterator thread each use 4.6 CPU-s in total and halve the wall time.
 
-Each worker opens the file from its path once (kept per process), tessellates the chunk of STEP
-ids it is given, and returns the meshes packed as concatenated arrays (cheap to pickle). Workers
-are started with the ``spawn`` method, which is safe in threaded hosts (Streamlit, Dask).
+Each worker tessellates the chunk of STEP ids it is given and returns the meshes packed as
+concatenated arrays (cheap to pickle). Where the platform can ``fork`` and the calling process runs
+no other thread (the command line), workers are forked: they inherit the parsed file (no import,
+no re-parse, in-memory edits included). Otherwise (Streamlit, Dask, Windows, macOS) they are
+started with ``spawn``, which is safe in threaded hosts, and open the file from its path once.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable
 
@@ -25,6 +28,7 @@ MIN_ELEMENTS_FOR_PROCESSES = 256
 """Below this many elements starting worker processes (about a second each) is not worth it."""
 
 _OPEN_FILES: dict[str, Any] = {}
+"""Files open in this (worker) process by path; a forked worker finds the parent's file here."""
 
 
 def _chunk_meshes(path: str, settings: dict[str, Any] | None, step_ids: list[int]) -> tuple:
@@ -70,6 +74,12 @@ def _unpack(packed: tuple) -> dict[str, Mesh]:
     return {g: Mesh(v, f) for g, v, f in zip(guids, vsplit, fsplit)}
 
 
+def _context(ifc_file: Any) -> mp.context.BaseContext:
+    if ifc_file is not None and "fork" in mp.get_all_start_methods() and threading.active_count() == 1:
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
 def tessellate_in_processes(
     path: str,
     step_ids: list[int],
@@ -77,6 +87,7 @@ def tessellate_in_processes(
     settings: dict[str, Any] | None,
     workers: int,
     progress: Callable[[int, int], None] | None = None,
+    ifc_file: Any = None,
 ) -> dict[str, Mesh] | None:
     """Meshes of the elements ``step_ids`` of the IFC file at ``path``, made in ``workers`` processes.
 
@@ -92,6 +103,8 @@ def tessellate_in_processes(
         Number of processes (>= 2).
     progress : callable, optional
         ``progress(done, total)`` as chunks finish.
+    ifc_file : ifcopenshell.file, optional
+        The opened file; forked workers use it instead of re-opening ``path``.
 
     Returns
     -------
@@ -105,8 +118,11 @@ def tessellate_in_processes(
     chunks = [step_ids[i::n_chunks] for i in range(n_chunks)]
     meshes: dict[str, Mesh] = {}
     done = 0
+    context = _context(ifc_file)
+    if context.get_start_method() == "fork":
+        _OPEN_FILES[path] = ifc_file  # inherited by the forked workers
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(_chunk_meshes, path, settings, chunk): len(chunk) for chunk in chunks}
             for future in as_completed(futures):
                 meshes.update(_unpack(future.result()))
@@ -115,4 +131,6 @@ def tessellate_in_processes(
                     progress(done, total)
     except Exception:  # noqa: BLE001 - broken pool, pickling, resource limits: fall back to threads
         return None
+    finally:
+        _OPEN_FILES.pop(path, None)
     return meshes
