@@ -27,4 +27,8 @@ _COMMANDS: tuple[str, ...] = (
 for _name in _COMMANDS:
     importlib.import_module(_name)
 
+# Importing the submodule ``twin.cli.app`` (the `twin app` command) binds the package attribute
+# ``app`` to that module; bind it back to the typer application that every caller expects.
+from twin.cli._common import app  # noqa: E402,F811
+
 __all__ = ["app", "main"]
