@@ -34,7 +34,8 @@ from twin.model import Element
 __all__ = [
     "MODES", "STATUSES", "Clash", "ClashGroup", "Selector", "parse_selector", "ExcludeRule",
     "parse_exclude", "clash_id", "group_clashes", "diff_clashes", "read_previous", "clash_to_dict",
-    "coexistence", "element_windows",
+    "coexistence", "element_windows", "TemporaryObject", "parse_temporary", "temporary_mesh",
+    "temporary_element",
 ]
 
 MODES = ("hard", "touch", "clearance")
@@ -407,3 +408,135 @@ def coexistence(a: tuple[datetime, datetime | None] | None, b: tuple[datetime, d
     if hi < lo or (hi == lo and (a or b)):
         return None
     return lo, hi
+
+
+# --------------------------------------------------------------------------- temporary objects
+
+@dataclass(frozen=True, slots=True)
+class TemporaryObject:
+    """A ``[[temporary]]`` object of a scenario: a box or a vertical cylinder that stands from
+    ``start`` to ``finish`` (or during ``activity``), e.g. a scaffold, a crane mast, a work zone."""
+
+    name: str
+    kind: str
+    box: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
+    cylinder: tuple[float, float, float, float, float] | None = None     # x, y, z base, radius, height
+    start: datetime | None = None
+    finish: datetime | None = None
+    activity: str | None = None
+
+    @property
+    def global_id(self) -> str:
+        return f"TEMP:{self.name}"
+
+
+def _when(value: Any, where: str) -> datetime | None:
+    from datetime import date
+
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    raise InputError(f"{where}: expected a date or date-time, got {value!r}")
+
+
+def _numbers(value: Any, n: int, where: str) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)) or len(value) != n or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        raise InputError(f"{where}: expected {n} numbers, got {value!r}")
+    return tuple(float(x) for x in value)
+
+
+def parse_temporary(raw: Any, source: str = "scenario") -> tuple[TemporaryObject, ...]:
+    """Read the ``[[temporary]]`` tables of a scenario (kept in ``Scenario.other``).
+
+    Keys: ``name`` (unique, required), ``kind`` (free text, default ``temporary``), exactly one of
+    ``box = [[x0, y0, z0], [x1, y1, z1]]`` or ``cylinder = {x, y, z, radius, height}`` (metres,
+    model coordinates), and either ``start``/``finish`` (dates) or ``activity`` (its dates), or
+    neither (there all the time). Errors name the table and the key.
+    """
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InputError(f"{source}: temporary: expected [[temporary]] tables")
+    out, seen = [], set()
+    for i, t in enumerate(raw):
+        w = f"{source}: temporary[{i}]"
+        if not isinstance(t, dict):
+            raise InputError(f"{w}: expected a table")
+        unknown = set(t) - {"name", "kind", "box", "cylinder", "start", "finish", "activity"}
+        if unknown:
+            raise InputError(f"{w}: unknown key '{sorted(unknown)[0]}'")
+        name = t.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise InputError(f"{w}.name: required, a non-empty string")
+        if name in seen:
+            raise InputError(f"{w}.name: '{name}' is used twice")
+        seen.add(name)
+        if ("box" in t) == ("cylinder" in t):
+            raise InputError(f"{w}: give exactly one of box or cylinder")
+        box = cyl = None
+        if "box" in t:
+            b = t["box"]
+            if not isinstance(b, list) or len(b) != 2:
+                raise InputError(f"{w}.box: expected [[x0, y0, z0], [x1, y1, z1]], got {b!r}")
+            lo, hi = _numbers(b[0], 3, f"{w}.box[0]"), _numbers(b[1], 3, f"{w}.box[1]")
+            if not all(h > l for l, h in zip(lo, hi)):
+                raise InputError(f"{w}.box: the second corner must be above the first on every axis")
+            box = (lo, hi)
+        else:
+            c = t["cylinder"]
+            if not isinstance(c, dict) or set(c) - {"x", "y", "z", "radius", "height"} or not {"x", "y", "radius", "height"} <= set(c):
+                raise InputError(f"{w}.cylinder: expected {{x, y, z, radius, height}}, got {c!r}")
+            vals = _numbers([c["x"], c["y"], c.get("z", 0.0), c["radius"], c["height"]], 5, f"{w}.cylinder")
+            if vals[3] <= 0 or vals[4] <= 0:
+                raise InputError(f"{w}.cylinder: radius and height must be > 0")
+            cyl = vals
+        start, finish = _when(t.get("start"), f"{w}.start"), _when(t.get("finish"), f"{w}.finish")
+        if start and finish and finish < start:
+            raise InputError(f"{w}: finish {finish} is before start {start}")
+        act = t.get("activity")
+        if act is not None and not isinstance(act, str):
+            raise InputError(f"{w}.activity: expected an activity id")
+        out.append(TemporaryObject(name, str(t.get("kind", "temporary")), box, cyl, start, finish, act))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def temporary_mesh(obj: TemporaryObject, segments: int = 24) -> "Mesh":
+    """Closed triangle mesh of a temporary object (a box, or a prism of ``segments`` sides)."""
+    from twin.model import Mesh
+
+    if obj.box is not None:
+        (x0, y0, z0), (x1, y1, z1) = obj.box
+        v = np.array([[x, y, z] for z in (z0, z1) for y in (y0, y1) for x in (x0, x1)], dtype=float)
+        f = np.array([[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4],
+                      [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]])
+        return Mesh(v, f)
+    assert obj.cylinder is not None
+    x, y, z, r, h = obj.cylinder
+    ang = np.linspace(0, 2 * np.pi, segments, endpoint=False)
+    ring = np.stack([x + r * np.cos(ang), y + r * np.sin(ang)], axis=1)
+    v = np.concatenate([np.c_[ring, np.full(segments, z)], np.c_[ring, np.full(segments, z + h)],
+                        [[x, y, z], [x, y, z + h]]])
+    faces = []
+    bc, tc = 2 * segments, 2 * segments + 1
+    for i in range(segments):
+        j = (i + 1) % segments
+        faces += [[i, j, segments + j], [i, segments + j, segments + i], [bc, j, i], [tc, segments + i, segments + j]]
+    return Mesh(v, np.array(faces))
+
+
+def temporary_element(obj: TemporaryObject) -> Element:
+    """An Element record for a temporary object (class ``IfcBuildingElementProxy``-like
+    ``Temporary``), so selectors and reports treat it like a model element."""
+    m = temporary_mesh(obj)
+    lo, hi = m.vertices.min(axis=0), m.vertices.max(axis=0)
+    return Element(obj.global_id, "Temporary", name=obj.name, object_type=obj.kind,
+                   bbox=(tuple(map(float, lo)), tuple(map(float, hi))), file="scenario")  # type: ignore[arg-type]

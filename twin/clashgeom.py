@@ -3,8 +3,9 @@
 Everything here works on two triangle meshes at a time, in world coordinates (metres), and is
 vectorised over triangle pairs. Assumptions (stated, as networkx's ``dag.py`` does):
 
-- a *closed* mesh (every undirected edge used by exactly two triangles after welding vertices that
-  coincide within 1e-7 m) bounds a solid, and "inside" is decided by ray parity;
+- a *closed* mesh (every undirected edge used by an even number of triangles after welding vertices
+  that coincide within 1e-7 m: one closed shell, or several sharing edges, as Revit writes doors and
+  windows) bounds a solid, and "inside" is decided by ray parity;
 - an open or non-manifold mesh is a surface only: it can touch or cross another surface, but has no
   inside, so its penetration depth is not defined (the caller says so in a warning);
 - convex closed meshes get an exact penetration depth (the minimum translation that separates
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MeshInfo", "mesh_info", "min_distance", "penetration", "points_inside",
+__all__ = ["MeshInfo", "mesh_info", "surfaces_cross", "min_distance", "penetration", "points_inside",
            "point_triangle_distance", "segment_distance", "mesh_volume", "EPS"]
 
 EPS = 1e-6          # metres: distances below this are contact
@@ -44,8 +45,9 @@ class MeshInfo:
     tri_lo, tri_hi : (m, 3) per-triangle boxes
     normals : (m, 3) unit normals (zero for degenerate triangles)
     edges : (e, 2, 3) unique undirected edges
-    closed : every edge shared by exactly two triangles
+    closed : every edge shared by an even number of triangles (parity gives an inside)
     convex : closed and every vertex on or behind every face plane (1e-6 m)
+    edge_dirs, face_dirs : unique edge directions and face-normal axes (sign folded), for the SAT
     """
 
     vertices: NDArray[np.float64]
@@ -58,12 +60,27 @@ class MeshInfo:
     edges: NDArray[np.float64]
     closed: bool
     convex: bool
+    edge_dirs: NDArray[np.float64]      # (k, 3) unique edge directions (convex meshes only)
+    face_dirs: NDArray[np.float64]      # (k, 3) unique face normal axes (convex meshes only)
 
 
 def mesh_volume(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> float:
     """Enclosed volume (m3) of a closed mesh by the divergence theorem (absolute value)."""
     t = vertices[faces]
-    return float(abs(np.einsum("ij,ij->i", t[:, 0], np.cross(t[:, 1], t[:, 2])).sum()) / 6.0)
+    return float(abs(np.einsum("ij,ij->i", t[:, 0], _cross(t[:, 1], t[:, 2])).sum()) / 6.0)
+
+
+def _cross(a: NDArray, b: NDArray) -> NDArray:
+    """Cross product over the last axis (broadcast), without np.cross's axis shuffling."""
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], axis=-1)
+
+
+def _row_keys(x: NDArray[np.int64]) -> NDArray:
+    """One hashable key per row of an int64 array (a void view: fast np.unique on rows)."""
+    x = np.ascontiguousarray(x)
+    return x.view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel()
 
 
 def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshInfo:
@@ -77,29 +94,34 @@ def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshIn
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     tris = v[f]
-    n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
-    ln = np.linalg.norm(n, axis=1)
+    n = _cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    ln = np.sqrt(np.einsum("ij,ij->i", n, n))
     good = ln > 1e-14
     normals = np.zeros_like(n)
     normals[good] = n[good] / ln[good, None]
     # weld coincident vertices so that closedness does not depend on how the kernel split normals
-    _, weld = np.unique(np.round(v / 1e-7).astype(np.int64), axis=0, return_inverse=True)
-    wf = weld.reshape(-1)[f][good]
+    _, first, weld = np.unique(_row_keys(np.round(v / 1e-7).astype(np.int64)), return_index=True,
+                               return_inverse=True)
+    weld = weld.reshape(-1)
+    rep = v[first]
+    wf = weld[f][good]
     e = np.concatenate([wf[:, [0, 1]], wf[:, [1, 2]], wf[:, [2, 0]]])
     e.sort(axis=1)
-    uniq, counts = np.unique(e, axis=0, return_counts=True)
-    closed = bool(len(uniq)) and bool(np.all(counts == 2))
-    # one representative position per welded vertex
-    rep = np.zeros((int(weld.max()) + 1 if len(v) else 0, 3))
-    rep[weld.reshape(-1)] = v
+    code = e[:, 0] * (len(rep) + 1) + e[:, 1]
+    ucode, idx, counts = np.unique(code, return_index=True, return_counts=True)
+    uniq = e[idx]
+    closed = bool(len(uniq)) and bool(np.all(counts % 2 == 0))
     edges = rep[uniq] if len(uniq) else np.zeros((0, 2, 3))
     convex = False
-    if closed and len(f):
-        d = np.einsum("ij,kj->ik", normals[good], rep) - np.einsum("ij,ij->i", normals[good], tris[good, 0])[:, None]
+    if closed and len(f) and len(f) * len(rep) <= 4_000_000:
+        d = normals[good] @ rep.T - np.einsum("ij,ij->i", normals[good], tris[good, 0])[:, None]
         convex = bool(d.max() <= 1e-6)
     lo = v.min(axis=0) if len(v) else np.zeros(3)
     hi = v.max(axis=0) if len(v) else np.zeros(3)
-    return MeshInfo(rep, tris, lo, hi, tris.min(axis=1), tris.max(axis=1), normals, edges, closed, convex)
+    dirs = _unique_dirs(edges[:, 1] - edges[:, 0]) if convex else np.zeros((0, 3))
+    fn = _unique_dirs(normals[good]) if convex else np.zeros((0, 3))
+    return MeshInfo(rep, tris, lo, hi, tris.min(axis=1), tris.max(axis=1), normals, edges, closed, convex,
+                    dirs, fn)
 
 
 # ---------------------------------------------------------------------------------- primitives
@@ -214,9 +236,9 @@ def _segment_crossings(p, q, tris, normals):
 def _in_triangle(x, t, n, eps: float = 1e-9):
     """Point x (in the triangle's plane) inside triangle t (inclusive), elementwise."""
     a, b, c = t[:, 0], t[:, 1], t[:, 2]
-    s1 = np.einsum("ij,ij->i", np.cross(b - a, x - a), n)
-    s2 = np.einsum("ij,ij->i", np.cross(c - b, x - b), n)
-    s3 = np.einsum("ij,ij->i", np.cross(a - c, x - c), n)
+    s1 = np.einsum("ij,ij->i", _cross(b - a, x - a), n)
+    s2 = np.einsum("ij,ij->i", _cross(c - b, x - b), n)
+    s3 = np.einsum("ij,ij->i", _cross(a - c, x - c), n)
     return (s1 >= -eps) & (s2 >= -eps) & (s3 >= -eps)
 
 
@@ -255,6 +277,22 @@ def _surface_distance(points, info: MeshInfo, idx=None):
 
 
 # ------------------------------------------------------------------------------------ distance
+
+def surfaces_cross(a: MeshInfo, b: MeshInfo) -> NDArray | None:
+    """A point where an edge of one mesh passes strictly through a triangle of the other (the
+    surfaces cross, not merely touch), or None."""
+    ia = _box_filter(a, b.lo - EPS, b.hi + EPS)
+    ib = _box_filter(b, a.lo - EPS, a.hi + EPS)
+    if not len(ia) or not len(ib):
+        return None
+    for x, ix, y, iy in ((a, ia, b, ib), (b, ib, a, ia)):
+        t = x.tris[ix]
+        si, _, _, pts = _segment_crossings(t.reshape(-1, 3), t[:, [1, 2, 0], :].reshape(-1, 3), y.tris[iy], y.normals[iy])
+        if len(si):
+            return pts[0]
+    return None
+
+
 
 def min_distance(a: MeshInfo, b: MeshInfo, limit: float = np.inf) -> tuple[float, NDArray, NDArray]:
     """Minimum distance between two mesh surfaces, and the closest points (on ``a``, on ``b``).
@@ -305,19 +343,14 @@ def min_distance(a: MeshInfo, b: MeshInfo, limit: float = np.inf) -> tuple[float
 # --------------------------------------------------------------------------------- penetration
 
 def _sat_depth(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray]:
-    """Exact penetration depth of two convex solids: the smallest overlap over separating axes."""
-    axes = [a.normals, b.normals]
-    da = a.edges[:, 1] - a.edges[:, 0]
-    db = b.edges[:, 1] - b.edges[:, 0]
-    da = _unique_dirs(da)
-    db = _unique_dirs(db)
-    if len(da) * len(db) <= 40_000:
-        c = np.cross(da[:, None, :], db[None, :, :]).reshape(-1, 3)
-        axes.append(c)
+    """Exact penetration depth of two convex solids: the smallest overlap over separating axes
+    (face normals of both, cross products of their edge directions)."""
+    axes = [a.face_dirs, b.face_dirs]
+    if len(a.edge_dirs) * len(b.edge_dirs) <= 40_000:
+        c = _cross(a.edge_dirs[:, None, :], b.edge_dirs[None, :, :]).reshape(-1, 3)
+        ln = np.sqrt(np.einsum("ij,ij->i", c, c))
+        axes.append(c[ln > 1e-9] / ln[ln > 1e-9, None])
     ax = np.concatenate(axes)
-    ln = np.linalg.norm(ax, axis=1)
-    ax = ax[ln > 1e-9] / ln[ln > 1e-9, None]
-    ax = _unique_dirs(ax)
     pa = ax @ a.vertices.T
     pb = ax @ b.vertices.T
     overlap = np.minimum(pa.max(axis=1), pb.max(axis=1)) - np.maximum(pa.min(axis=1), pb.min(axis=1))
@@ -326,6 +359,8 @@ def _sat_depth(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray]:
 
 
 def _unique_dirs(d):
+    if not len(d):
+        return np.zeros((0, 3))
     ln = np.linalg.norm(d, axis=1)
     d = d[ln > 1e-12] / ln[ln > 1e-12, None]
     # a direction and its opposite are the same axis
@@ -390,8 +425,16 @@ def _coplanar_depth(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray]:
     probes = cands[np.nonzero(has)[0], first[has]]
     inward = -n[has]
     th = np.minimum(_thickness_v(probes, inward, a), _thickness_v(probes, inward, b))
-    k = int(np.argmax(th))
-    return float(th[k] / 2), probes[k] + inward[k] * th[k] / 2
+    pts = probes + inward * (th / 2)[:, None]
+    # face winding can be wrong in real files (a side face turned inside out): keep only middles
+    # that ray parity, which ignores winding, puts inside both solids
+    ok = (th > 2 * EPS) & points_inside(pts, a) & points_inside(pts, b)
+    if not ok.any():
+        return none
+    pts = pts[ok]
+    depth = np.minimum(_surface_distance(pts, a), _surface_distance(pts, b))
+    k = int(np.argmax(depth))
+    return float(depth[k]), pts[k]
 
 
 def _strictly_in_v(p, t, n, eps: float = 1e-7):
@@ -399,7 +442,7 @@ def _strictly_in_v(p, t, n, eps: float = 1e-7):
     ok = np.ones(p.shape[:2], dtype=bool)
     for k in range(3):
         e = (t[:, (k + 1) % 3] - t[:, k])[:, None, :]
-        c = np.cross(e, p - t[:, k][:, None, :])
+        c = _cross(e, p - t[:, k][:, None, :])
         ok &= np.einsum("pki,pi->pk", c, n) > eps
     return ok
 
@@ -436,17 +479,13 @@ def penetration(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray, str]:
         pts = np.concatenate([x.vertices[ix], _pierce_probes(x, y)])
         if not len(pts):
             continue
-        near = _box_filter(y, pts.min(axis=0) - 1e9, pts.max(axis=0) + 1e9)
-        d = _surface_distance(pts, y, near)
-        cand = d > EPS
-        if not cand.any():
+        pts = pts[points_inside(pts, y)]
+        if not len(pts):
             continue
-        pts, d = pts[cand], d[cand]
-        inside = points_inside(pts, y)
-        if inside.any():
-            k = int(np.argmax(np.where(inside, d, -1.0)))
-            if d[k] > best:
-                best, point = float(d[k]), pts[k]
+        d = _surface_distance(pts, y)
+        k = int(np.argmax(d))
+        if d[k] > max(best, EPS):
+            best, point = float(d[k]), pts[k]
     d, p = _coplanar_depth(a, b)
     if d > best:
         best, point = d, p

@@ -22,6 +22,7 @@ _COMMANDS: tuple[str, ...] = (
     "twin.cli.convert",
     "twin.cli.progress",
     "twin.cli.app",
+    "twin.cli.clash",
 )
 
 for _name in _COMMANDS:

@@ -24,7 +24,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from twin.clash import Clash, ExcludeRule, Selector, clash_id
-from twin.clashgeom import EPS, MeshInfo, mesh_info, mesh_volume, min_distance, penetration, points_inside
+from twin.clashgeom import (EPS, MeshInfo, mesh_info, mesh_volume, min_distance, penetration, points_inside,
+                            surfaces_cross)
 from twin.errors import InputError
 from twin.model import BuildingModel, Element, Mesh
 
@@ -119,6 +120,19 @@ def candidate_pairs(lo: np.ndarray, hi: np.ndarray, in_a: np.ndarray, in_b: np.n
     return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
 
 
+def _shallow(lo1, hi1, lo2, hi2, tolerance: float) -> np.ndarray:
+    """Pairs that cannot overlap deeper than ``tolerance``: along some axis their boxes overlap by at
+    most ``tolerance`` and neither box's interval holds the other's. Then every point inside both
+    solids is within that overlap of both surfaces (a step along the axis leaves one box and the
+    other), and a translation by it separates them, so no depth measure here can exceed it. Pairs
+    with an open (non-manifold) mesh are kept apart from this by the caller's cache of verdicts:
+    they are rejected too, i.e. touching open surfaces are not reported in hard mode.
+    """
+    ov = np.minimum(hi1, hi2) - np.maximum(lo1, lo2)
+    nested = ((lo1 <= lo2) & (hi2 <= hi1)) | ((lo2 <= lo1) & (hi1 <= hi2))
+    return np.any((ov <= tolerance) & ~nested, axis=1)
+
+
 # ------------------------------------------------------------------------------------ cache
 
 class PairCache:
@@ -182,6 +196,12 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
             if np.isfinite(d) and d <= limit:
                 return "touch", float(d), tuple(map(float, (pa + pb) / 2)), "distance"  # type: ignore[return-value]
         return None
+    if mode == "hard" and a.closed and b.closed:
+        # probes find contact and containment alike: no separate distance pass needed
+        depth, point, how = penetration(a, b)
+        if depth > tolerance:
+            return "hard", depth, tuple(map(float, point)), how           # type: ignore[return-value]
+        return None
     d, pa, pb = min_distance(a, b, limit=limit)
     contact = np.isfinite(d) and d <= limit
     if not contact:
@@ -193,10 +213,14 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
         return None
     depth, point, how = penetration(a, b)
     if how == "surface":
-        # an open mesh has no inside: surfaces in contact are reported as in ifcclash (depth 0)
-        if mode == "hard":
-            return "hard", 0.0, tuple(map(float, pa)), "surface"          # type: ignore[return-value]
-        return "touch", float(d), tuple(map(float, pa)), "surface"        # type: ignore[return-value]
+        # an open mesh has no inside: surfaces that cross are a hard clash of unknown depth
+        # (reported as 0); surfaces that only touch are a touch
+        x = surfaces_cross(a, b)
+        if x is not None:
+            return "hard", 0.0, tuple(map(float, x)), "surface"           # type: ignore[return-value]
+        if mode == "touch":
+            return "touch", float(d), tuple(map(float, pa)), "surface"    # type: ignore[return-value]
+        return None
     if depth > tolerance:
         return "hard", depth, tuple(map(float, point)), how               # type: ignore[return-value]
     if mode == "touch":
@@ -273,6 +297,8 @@ def detect_clashes(
     hi = np.array([meshes[g].vertices.max(axis=0) for g in ids]).reshape(-1, 3)
     margin = {"hard": EPS, "touch": max(tolerance, EPS), "clearance": clearance}[mode]
     pairs = candidate_pairs(lo, hi, in_a, in_b, margin)
+    if mode == "hard" and len(pairs):
+        pairs = pairs[~_shallow(lo[pairs[:, 0]], hi[pairs[:, 0]], lo[pairs[:, 1]], hi[pairs[:, 1]], tolerance)]
     if exclude:
         keep = [not any(r.excludes(elements[ids[i]], elements[ids[j]], is_a) for r in exclude) for i, j in pairs]
         pairs = pairs[np.array(keep, dtype=bool)] if len(pairs) else pairs
@@ -309,6 +335,9 @@ def detect_clashes(
             cached += 1
         if verdict is not None:
             ga, gb = ids[i], ids[j]
+            fwd, back = ga in sa and gb in sb, gb in sa and ga in sb
+            if (back and not fwd) or (fwd and back and gb < ga):
+                ga, gb = gb, ga          # A's element first; within one selection, by GlobalId
             ea, eb = elements.get(ga), elements.get(gb)
             if verdict[3] == "surface":
                 open_meshes.update(g for g, h in ((ga, ha), (gb, hb)) if not _closed(infos, h, meshes[g]))
@@ -391,3 +420,148 @@ def ifcclash_pairs(
         out[frozenset((r["a_global_id"], r["b_global_id"]))] = {
             "type": r["type"], "distance": r["distance"], "p1": r["p1"], "p2": r["p2"]}
     return out
+
+
+# ------------------------------------------------------------------------------ the command
+
+def run_clash(
+    inputs: Sequence[str | os.PathLike[str]],
+    a: str = "*",
+    b: str | None = None,
+    *,
+    mode: str = "hard",
+    tolerance: float = 0.002,
+    clearance: float = 0.05,
+    exclude: Sequence[str] = (),
+    group_by: str = "system",
+    group_distance: float = 3.0,
+    previous: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike[str] | None = None,
+    model: BuildingModel | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Everything ``twin clash`` does: load the model(s) or a scenario (``.toml``: model, schedule,
+    links, ``[[temporary]]`` objects and cranes for 4D), select A and B, detect, group, diff against
+    a previous report, and date each clash. Returns the JSON document (see ``docs/clash.md``) with
+    the records under the private keys ``_clashes``, ``_groups`` and ``_model``.
+    """
+    from twin.clash import (coexistence, diff_clashes, element_windows, group_clashes, parse_exclude,
+                            parse_selector, read_previous, temporary_element, temporary_mesh)
+
+    say = progress or (lambda _what, _done, _total: None)
+    paths = [Path(p) for p in inputs]
+    if not paths:
+        raise InputError("give at least one IFC model file or a scenario .toml")
+    sel_a = parse_selector(a)
+    sel_b = parse_selector(b) if b is not None else None
+    rules = [parse_exclude(x) for x in exclude]
+    prev = read_previous(previous) if previous is not None else None
+    scenario_file = next((p for p in paths if p.suffix.lower() == ".toml"), None)
+    warnings: list[str] = []
+    extra: dict[str, tuple[Mesh, Element]] = {}
+    windows: dict[str, tuple[Any, Any]] | None = None
+    end = None
+    if scenario_file is not None:
+        if len(paths) > 1:
+            raise InputError("give either one scenario .toml or IFC model files, not both")
+        model, windows, end, temps, w = _scenario_4d(scenario_file, model, say)
+        warnings += w
+        for obj, win in temps:
+            extra[obj.global_id] = (temporary_mesh(obj), temporary_element(obj))
+            windows[obj.global_id] = win
+    elif model is None:
+        from twin.ifc import load_model
+
+        model = load_model([str(p) for p in paths], cache_dir=cache_dir, use_cache=use_cache,
+                           progress=lambda d, t: say("tessellating", d, t))
+    if not model.meshes:
+        raise InputError(f"{', '.join(str(p) for p in paths)}: the model has no geometry to clash "
+                         f"({len(model.elements)} elements, none with a mesh)")
+    schema = model.files[0].schema if model.files else "IFC4"
+    is_a = subclass_test(schema)
+    pool = list(model.elements.values()) + [e for _, e in extra.values()]
+    a_ids = sel_a.select(pool, is_a)
+    b_ids = sel_b.select(pool, is_a) if sel_b is not None else None
+    for name, sel, ids in (("--a", sel_a, a_ids), ("--b", sel_b, b_ids)):
+        if sel is not None and not ids:
+            warnings.append(f"{name} '{sel.text}' matches no element")
+    run = detect_clashes(model, a_ids, b_ids, mode=mode, tolerance=tolerance, clearance=clearance,
+                         exclude=rules, extra=extra, is_a=is_a, cache_dir=cache_dir, use_cache=use_cache,
+                         progress=lambda d, t: say("clashing", d, t))
+    warnings += run.warnings
+    clashes = list(run.clashes)
+    if windows is not None and end is not None:
+        from dataclasses import replace
+
+        dated = []
+        for c in clashes:
+            both = coexistence(windows.get(c.a), windows.get(c.b), end)
+            dated.append(replace(c, first=both[0] if both else None, last=both[1] if both else None))
+        clashes = dated
+    elements = {**model.elements, **{k: e for k, (_, e) in extra.items()}}
+    clashes, groups = group_clashes(clashes, elements, by=group_by, distance=group_distance)
+    resolved: list[dict[str, Any]] = []
+    if prev is not None:
+        clashes, resolved = diff_clashes(clashes, prev)
+    from twin.clash import clash_to_dict
+
+    counts: dict[str, int] = {}
+    for c in clashes:
+        counts[c.type] = counts.get(c.type, 0) + 1
+    doc: dict[str, Any] = {
+        "mode": mode, "tolerance": tolerance, "clearance": clearance if mode == "clearance" else None,
+        "a": a, "b": b, "selected": {"a": len(a_ids), "b": len(b_ids) if b_ids is not None else len(a_ids)},
+        "clashes": [clash_to_dict(c) for c in clashes],
+        "groups": [{"id": g.id, "key": g.key, "clashes": list(g.clash_ids), "centre": [round(x, 3) for x in g.centre]}
+                   for g in groups],
+        "resolved": resolved, "counts": counts,
+        "status": {s: sum(1 for c in clashes if c.status == s) for s in ("new", "active", "reviewed", "approved")}
+        | {"resolved": len(resolved)},
+        "four_d": windows is not None, "stats": dict(run.stats), "warnings": warnings,
+        "_clashes": clashes, "_groups": groups, "_model": model, "_extra": extra,
+    }
+    if windows is not None:
+        doc["never_coexist"] = sum(1 for c in clashes if c.first is None)
+    return doc
+
+
+def _scenario_4d(path: Path, model: BuildingModel | None, say):
+    """Model, element existence windows, schedule end, temporary objects with windows, warnings."""
+    from datetime import datetime
+
+    from twin.clash import TemporaryObject, element_windows, parse_temporary
+    from twin.cpm import compute_cpm
+    from twin.fourd import task_windows
+    from twin.scenario import load_scenario, resolve
+
+    scenario = load_scenario(path)
+    say("loading scenario", 0, 1)
+    r = resolve(scenario, geometry=True, model=model)
+    cpm = compute_cpm(r.schedule)
+    tw = task_windows(r.schedule, cpm.dates)
+    windows: dict[str, Any] = dict(element_windows(tw, r.links.pairs))
+    end = cpm.finish
+    warnings = []
+    unlinked = sum(1 for g in r.model.meshes if g not in windows)
+    if unlinked:
+        warnings.append(f"{unlinked} element(s) with geometry are linked to no dated activity: taken as there "
+                        f"for the whole programme")
+    temps = list(parse_temporary(scenario.other.get("temporary"), str(path)))
+    # crane masts: scenario cranes as 1 m radius cylinders from the model's base to 6 m over its top
+    bbox = r.model.bbox
+    if bbox is not None:
+        for c in scenario.cranes:
+            temps.append(TemporaryObject(f"crane {c.name}", "crane", cylinder=(
+                c.x, c.y, bbox[0][2], 1.0, bbox[1][2] - bbox[0][2] + 6.0)))
+    out = []
+    for t in temps:
+        if t.activity is not None:
+            w = tw.get(t.activity)
+            if w is None:
+                raise InputError(f"{path}: temporary '{t.name}': activity '{t.activity}' is not in the schedule")
+            win = (w.effective_start, w.effective_finish)
+        else:
+            win = (t.start or datetime.min, t.finish)
+        out.append((t, win))
+    return r.model, windows, end, out, warnings
