@@ -228,3 +228,13 @@ def test_report_of_a_scenario_has_3d_views_and_a_pdf(demo_scenario, tmp_path):
     assert "3D at the data date" in out["sections"] and out["images"] >= 6 and not out["warnings"]
     pdf = (tmp_path / "r.pdf").read_bytes()
     assert pdf.startswith(b"%PDF") and len(pdf) > 50_000
+    if shutil.which("pdftoppm"):   # the printed pages carry the pictures, not blank paper
+        import subprocess
+
+        import imageio.v3 as iio
+
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(tmp_path / "r.pdf"), str(tmp_path / "page")], check=True)
+        pages = sorted(tmp_path.glob("page*.png"))
+        assert len(pages) >= 3
+        spread = [float(iio.imread(p).std()) for p in pages]
+        assert min(spread) > 2 and sum(s > 15 for s in spread) >= 2, spread   # text everywhere, pictures on some
