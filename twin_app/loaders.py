@@ -9,7 +9,7 @@ the library's own records: the pages only display them.
 |---|---|
 | :func:`get_model` | ``BuildingModel`` with meshes (``twin.ifc.load_model``, itself disk-cached) |
 | :func:`get_inputs` | :class:`ProjectData`: resolved scenario, CPM, task windows |
-| :func:`get_view` | a ``twin.viz.frames.FourDView`` (offscreen scene) and its lock |
+| :func:`get_view` | a ``twin.viz.frames.FourDView`` (offscreen scene) on its own render thread |
 | :func:`get_geometry` | the merged geometry for the browser viewer |
 | :func:`get_strategies` | the four plan strategies compared (plan summary + CPM finish) |
 """
@@ -125,25 +125,41 @@ def get_inputs(project: Any, progress: Progress = _quiet) -> ProjectData:
     return _registry().get(("inputs", project.key), make)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class ViewHandle:
-    """A 4D view (offscreen scene) and the lock that serialises its use across sessions."""
+    """A 4D view (offscreen scene) owned by one render thread.
 
-    view: Any            # twin.viz.frames.FourDView
-    lock: threading.Lock
+    An OpenGL context belongs to the thread that made it current, while Streamlit runs every rerun
+    (and every session) in a new thread: so the scene is built, changed and rendered only on this
+    handle's own thread (:meth:`call`), which also serialises sessions sharing the view.
+    """
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twin-render")
+        self.view = self._pool.submit(make).result()
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(view, *args, **kwargs)`` on the render thread and return its result."""
+        return self._pool.submit(fn, self.view, *args, **kwargs).result()
 
 
 def get_view(project: Any, size: tuple[int, int] = (1280, 720), view: str = "iso",
              progress: Progress = _quiet) -> ViewHandle:
     """The project's 4D view: one ``Scene4D`` (geometry merged once) and ``FourDView`` per size and camera."""
+    data = get_inputs(project, progress)
+
     def make() -> ViewHandle:
         from twin.viz.frames import FourDView
         from twin.viz.scene import Scene4D
 
-        data = get_inputs(project, progress)
         progress(0.95, "building the 3D scene")
-        scene = Scene4D(data.model.meshes, data.model.elements, window_size=size, view=view)
-        return ViewHandle(FourDView(scene, data.windows, data.links, title=project.label), threading.Lock())
+
+        def build() -> Any:
+            scene = Scene4D(data.model.meshes, data.model.elements, window_size=size, view=view)
+            return FourDView(scene, data.windows, data.links, title=project.label)
+
+        return ViewHandle(build)
 
     return _registry().get(("view", project.key, size, view), make)
 

@@ -1,9 +1,12 @@
-"""Digital twin page: the plan's S-curve and the status on a status date (what exists today).
+"""Digital twin page: record site progress, status with traffic lights, re-forecast, planned vs actual.
 
-The digital-twin work (progress records, status against plan, forecast) extends this page: it shows
-the planned percent complete over time (``twin.timephase.progress_curve``), the status of activities
-and elements on the status date from the schedule's actual dates and the CPM (``twin.fourd``), and
-the actual progress the schedule file carries (actual starts and finishes, percent complete).
+Tabs: **Record progress** (upload a progress CSV or a P6/MS Project file, or paste CSV rows, at a data
+date: ``twin.store.updates.record_progress``, one transaction, a file with bad rows refused whole),
+**Status** (traffic lights per activity, storey and zone, SPI, planned vs as-built S-curve, top
+slipping activities), **Forecast** (P50/P80 and their history), **3D** (as planned, as built and
+traffic lights at the data date) and **Plan** (the plan's S-curve on a status date and the progress
+the schedule file carries). State is read back from the store (SQLite beside the scenario), so the
+page shows the same as ``twin progress`` and ``twin report``.
 """
 from __future__ import annotations
 
@@ -31,18 +34,12 @@ def activity_status(data: Any, at: datetime) -> dict[str, int]:
     return out
 
 
-@guard
-def render() -> None:
+def _plan_tab(project: Any, data: Any) -> None:
     import plotly.graph_objects as go
 
     from twin.timephase import progress_curve
     from twin_app.pages.fourd import plan_span
 
-    project = current_project()
-    data = inputs(project)
-    st.title("Digital twin")
-    st.caption("Progress against plan and forecast. Today the page shows the plan and the progress recorded in "
-               "the schedule file; progress records and re-forecasts come with the digital-twin module.")
     span = plan_span(data)
     today = datetime.combine(datetime.now().date(), time(17, 0))
     default = data.schedule.data_date or min(max(today, span[0]), span[1])
@@ -82,3 +79,193 @@ def render() -> None:
         st.subheader(f"Behind baseline ({len(late)})")
         st.dataframe([{"id": w.activity_id, "name": w.name, "baseline finish": w.baseline_finish, "finish": w.finish}
                       for w in late], hide_index=True, width="stretch")
+
+
+# ----------------------------------------------------------------------- progress, status, forecast
+
+LIGHT_ICON = {"green": "🟢 green", "yellow": "🟡 yellow", "red": "🔴 red"}
+
+
+def db_url(project: Any) -> str:
+    """The project's database: SQLite beside its scenario file, else in the app's work folder."""
+    from twin.store import default_url
+    from twin_app.project import work_dir
+
+    path = getattr(project.scenario, "path", None)
+    return default_url(path) if path is not None else f"sqlite:///{work_dir() / f'twin-{project.key}.sqlite'}"
+
+
+def twin_project(project: Any, data: Any) -> Any:
+    """The store-side view of the app's project (``twin.store.updates.Project``), keyed by scenario file."""
+    from twin.store.updates import project_from_resolved
+
+    path = getattr(project.scenario, "path", None)
+    return project_from_resolved(data.resolved, key=None if path is not None else f"app:{project.key}")
+
+
+def _store(project: Any) -> Any:
+    from twin.store import open_store
+
+    return open_store(db_url(project))
+
+
+def _record_tab(project: Any, data: Any, tp: Any) -> None:
+    from twin.progress import ProgressRejectedError, parse_data_date, show_data_date
+    from twin.store.updates import record_progress
+    from twin_app.project import save_upload
+    from twin_app.state import progress
+
+    st.markdown("Report what was done by a data date: a progress CSV (`activity_id, actual_start, actual_finish, "
+                "percent_complete`, optional `global_id, remaining_days, reported_by`), the actuals of a P6 / "
+                "MS Project update, or CSV rows pasted below. A file with any bad row is refused whole.")
+    c = st.columns([2, 1, 1, 1])
+    default = (data.schedule.data_date or data.schedule.start or datetime.now()).date()
+    day = c[0].date_input("Data date (progress up to the end of this day)", default, key="dt_data_date")
+    runs = int(c[1].number_input("Forecast runs", 10, 5000, int(tp.runs or 200), step=50, key="dt_runs"))
+    seed = int(c[2].number_input("Seed", 0, 2**31 - 1, int(tp.seed or 1), key="dt_seed"))
+    tol = float(c[3].number_input("Yellow band, % behind", 0.0, 100.0, 5.0, key="dt_tol"))
+    upload = st.file_uploader("Progress file", type=["csv", "xer", "xml"], key="dt_upload")
+    text = st.text_area("... or paste CSV rows", key="dt_paste", height=140,
+                        placeholder="activity_id,actual_start,actual_finish,percent_complete\n"
+                                    f"{next(iter(data.schedule.activities), 'A100')},{default},,40")
+    if not st.button("Record update", type="primary", key="dt_record"):
+        return
+    if upload is not None:
+        path = save_upload(upload.name, upload.getvalue())
+    elif text.strip():
+        path = save_upload(f"pasted-{abs(hash(text)) % 10**8}.csv", text.strip().encode("utf-8") + b"\n")
+    else:
+        st.error("Upload a progress file or paste CSV rows first.")
+        return
+    when = parse_data_date(day)
+    store = _store(project)
+    try:
+        with progress("Recording and re-forecasting") as update:
+            out = record_progress(tp, path, when, store, runs=runs, seed=seed, tolerance=tol / 100.0,
+                                  progress=lambda done: update(done / runs, f"{done}/{runs} runs"))
+    except ProgressRejectedError as exc:
+        st.error(f"{len(exc.rejected)} bad row(s): nothing was recorded. Fix them and record again.")
+        st.dataframe([r.to_dict() for r in exc.rejected], hide_index=True, width="stretch")
+        return
+    finally:
+        store.close()
+    if out.already_imported:
+        st.info(f"This file was already recorded for {show_data_date(when)}: nothing changed.")
+    else:
+        st.success(f"Recorded {out.accepted} rows at {show_data_date(when)} "
+                   f"(forecast P50 {out.forecast.p50:%Y-%m-%d}, P80 {out.forecast.p80:%Y-%m-%d}).")
+
+
+def _state(project: Any, tp: Any) -> Any:
+    from twin.progress import show_data_date
+    from twin.store import list_imports
+    from twin.store.updates import twin_state
+
+    store = _store(project)
+    try:
+        imports = list_imports(store, tp.key)
+        if not imports:
+            return None
+        dates = list(dict.fromkeys(i["data_date"] for i in imports))
+        pick = st.selectbox("Data date", dates[::-1], format_func=show_data_date, key="dt_as_of")
+        return twin_state(tp, store, as_of=pick, tolerance=float(st.session_state.get("dt_tol", 5.0)) / 100.0)
+    finally:
+        store.close()
+
+
+def status_rows(state: Any) -> list[dict[str, Any]]:
+    """One table row per activity: light, planned and actual percent, SV, SPI, finish slip."""
+    return [{"id": s.activity_id, "name": s.name, "status": LIGHT_ICON[s.light], "planned %": round(s.planned_percent, 1),
+             "actual %": round(s.actual_percent, 1), "SV days": round(s.sv_days, 2),
+             "SPI": None if s.spi is None else round(s.spi, 2), "critical": s.critical,
+             "finish slip days": round(s.finish_slip_days, 1), "storey": s.storey, "zone": s.zone}
+            for s in state.status.activities.values()]
+
+
+def _status_tab(state: Any) -> None:
+    from twin.report import progress_s_curve
+
+    p, fc = state.status.project, state.forecast
+    c = st.columns(5)
+    c[0].metric("Planned % complete", f"{p.planned_percent:.1f} %")
+    c[1].metric("Actual % complete", f"{p.actual_percent:.1f} %", delta=f"{p.actual_percent - p.planned_percent:+.1f} pts")
+    c[2].metric("SPI", "n/a" if p.spi is None else f"{p.spi:.2f}")
+    c[3].metric("Status", LIGHT_ICON[p.light])
+    c[4].metric("Forecast P50", "n/a" if fc is None else f"{fc.p50:%Y-%m-%d}")
+    st.plotly_chart(progress_s_curve(state), width="stretch", key="dt_scurve")
+    slipping = state.status.slipping(15)
+    if slipping:
+        st.subheader(f"Top slipping activities ({len(slipping)})")
+        st.dataframe([r for r in status_rows(state) if r["id"] in {s.activity_id for s in slipping}],
+                     hide_index=True, width="stretch")
+    for kind, groups in state.status.groups.items():
+        if groups:
+            st.subheader(f"By {kind}")
+            st.dataframe([{kind: k, "status": LIGHT_ICON[g.light], "planned %": round(g.planned_percent, 1),
+                           "actual %": round(g.actual_percent, 1), "SPI": None if g.spi is None else round(g.spi, 2),
+                           "red": g.counts.get("red", 0), "yellow": g.counts.get("yellow", 0)}
+                          for k, g in sorted(groups.items())], hide_index=True, width="stretch")
+    st.subheader("Every activity")
+    st.dataframe(status_rows(state), hide_index=True, width="stretch")
+
+
+def _forecast_tab(state: Any) -> None:
+    from twin.progress import show_data_date
+    from twin.report import forecast_history_chart
+
+    fc = state.forecast
+    if fc is None:
+        st.info("No forecast stored for this data date.")
+        return
+    prev = [s for s in state.forecasts if (s.data_date, s.id) < (fc.data_date, fc.id)]
+    c = st.columns(4)
+    delta = None if not prev else f"{(fc.p50 - prev[-1].p50).total_seconds() / 86400:+.1f} days"
+    c[0].metric("P50 finish", f"{fc.p50:%Y-%m-%d}", delta=delta, delta_color="inverse")
+    c[1].metric("P80 finish", f"{fc.p80:%Y-%m-%d}")
+    c[2].metric("Planned finish (CPM)", "n/a" if fc.plan_finish is None else f"{fc.plan_finish:%Y-%m-%d}")
+    c[3].metric("Runs", fc.runs)
+    st.plotly_chart(forecast_history_chart(state.forecasts, plan_finish=state.plan_finish), width="stretch",
+                    key="dt_history")
+    st.dataframe([{"data date": show_data_date(s.data_date), "P10": s.finish["p10"], "P50": s.p50, "P80": s.p80,
+                   "P90": s.finish["p90"], "SPI": s.spi} for s in state.forecasts], hide_index=True, width="stretch")
+    st.caption("Duration factors applied to work not started (shrinkage estimate per trade; * = project): "
+               + ", ".join(f"{k} {v:.3f}" for k, v in sorted(fc.factors.items())))
+
+
+def _views_tab(state: Any) -> None:
+    from twin.report import status_views
+
+    st.caption("As planned, as built (late against the plan in red) and traffic lights of the work due or under "
+               "way, at the data date.")
+    if st.button("Render the 3D views", key="dt_views"):
+        with st.spinner("Rendering"):
+            shots = status_views(state, size=(900, 560))
+        for col, (cap, png) in zip(st.columns(len(shots)), shots):
+            col.image(png, caption=cap)
+
+
+@guard
+def render() -> None:
+    project = current_project()
+    data = inputs(project)
+    st.title("Digital twin")
+    st.caption(f"Progress against plan and forecast; stored in {db_url(project)}")
+    tp = twin_project(project, data)
+    tabs = st.tabs(["Record progress", "Status", "Forecast", "3D", "Plan"])
+    with tabs[0]:
+        _record_tab(project, data, tp)
+    state = None
+    with tabs[1]:
+        state = _state(project, tp)
+        if state is None:
+            st.info("No progress recorded yet: record an update first.")
+        else:
+            _status_tab(state)
+    with tabs[2]:
+        if state is not None:
+            _forecast_tab(state)
+    with tabs[3]:
+        if state is not None:
+            _views_tab(state)
+    with tabs[4]:
+        _plan_tab(project, data)

@@ -56,9 +56,7 @@ def show_frame(project: Any, at: datetime, colour_by: str, view_name: str, resul
     values = None
     if make is not None:
         values = (lambda when: make(ids, when)) if colour_by == "probability" else make(ids)
-    with handle.lock:
-        info = handle.view.show(at, colour_by, values)
-        image = handle.view.scene.render()
+    image, info = handle.call(lambda view: view.render(at, colour_by, values))
     return png_bytes(image), info
 
 
@@ -167,9 +165,7 @@ def render() -> None:
     if mode.startswith("Interactive"):
         with slot.container():
             _interactive(project, data, at)
-        handle = get_view(project, FRAME_SIZE, "iso")
-        with handle.lock:
-            info = handle.view.show(at)
+        info = get_view(project, FRAME_SIZE, "iso").call(lambda view: view.show(at))
     else:
         with progress("Preparing the 3D scene") as update:
             get_view(project, FRAME_SIZE, view_name, update)

@@ -10,6 +10,17 @@ import streamlit as st
 from twin_app.state import current_project, guard, inputs
 
 SELECTED = "model_selected"
+PICK = "model_pick"
+
+
+def _select(gid: str) -> None:
+    """Select an element (from the 3D view or the table): the properties follow."""
+    st.session_state[SELECTED] = gid
+    st.session_state[PICK] = gid
+
+
+def _picked_in_list() -> None:
+    st.session_state[SELECTED] = st.session_state[PICK]
 
 
 def _filters(table: Any) -> Any:
@@ -106,8 +117,7 @@ def render() -> None:
                 st.markdown("  ".join(f"<span style='color:{c}'>&#9632;</span> {k}" for k, c in legend.items()),
                             unsafe_allow_html=True)
             if picked and picked != selected:
-                st.session_state[SELECTED] = selected = picked
-                st.rerun()
+                _select(picked)
         else:
             st.info("The model has no tessellated geometry to draw.")
         event = st.dataframe(shown, hide_index=True, width="stretch", height=300,
@@ -116,19 +126,15 @@ def render() -> None:
         if rows:
             gid = shown.iloc[rows[0]]["GlobalId"]
             if gid != st.session_state.get(SELECTED):
-                st.session_state[SELECTED] = gid
-                st.rerun()
+                _select(gid)
     with right:
         st.subheader("Properties")
         ids = list(shown["GlobalId"]) or list(table["GlobalId"])
         current = st.session_state.get(SELECTED)
-        if current not in ids and current is not None:
+        if current is not None and current not in ids:
             ids = [current] + ids
-        choice = st.selectbox("Element", ids, index=ids.index(current) if current in ids else 0,
-                              format_func=lambda g: f"{model.elements[g].name or model.elements[g].ifc_class}  ({g})"
-                              if g in model.elements else g, key=f"model_pick_{current}")
-        if choice != current:
-            st.session_state[SELECTED] = choice
+        choice = st.selectbox("Element", ids, format_func=lambda g: f"{model.elements[g].name or model.elements[g].ifc_class}"
+                              f"  ({g})" if g in model.elements else g, key=PICK, on_change=_picked_in_list)
         _properties(model, choice)
         if model.geometry_failures:
             with st.expander(f"{len(model.geometry_failures)} element(s) without geometry"):
