@@ -19,7 +19,7 @@ from twin.progress import (ProgressRecord, ProgressRejectedError, Rejection, act
 from twin.store.repository import (ForecastSnapshot, Store, add_update, find_import, forecast_for_import,
                                    get_forecasts, get_progress)
 
-__all__ = ["Project", "UpdateOutcome", "TwinState", "load_project", "read_actuals", "record_progress", "twin_state",
+__all__ = ["Project", "UpdateOutcome", "TwinState", "load_project", "project_from_resolved", "read_actuals", "record_progress", "twin_state",
            "merge_records"]
 
 
@@ -82,6 +82,23 @@ def load_project(path: str | Path, *, geometry: bool = False, progress: Callable
     config, runs, seed = load_config(p)
     return Project(str(p.resolve()), config.name, config.schedule, config, None,
                    tuple(config.schedule.element_links), runs, seed, p)
+
+
+def project_from_resolved(resolved: Any, *, key: str | None = None) -> Project:
+    """A :class:`Project` from an already resolved scenario (``twin.scenario.resolve``), e.g. the app's.
+
+    ``key`` defaults to the scenario file's resolved path.
+    """
+    from twin.sim.inputs import config_from_scenario
+
+    sc = resolved.scenario
+    if key is None:
+        if sc.path is None:
+            raise InputError("the scenario has no file: pass a key naming it in the store")
+        key = str(Path(sc.path).resolve())
+    config = config_from_scenario(resolved)
+    return Project(key, sc.name, resolved.schedule, config, resolved.model, tuple(config.element_links),
+                   sc.uncertainty.runs, sc.uncertainty.seed, sc.path)
 
 
 def read_actuals(path: str | Path, schedule: Any) -> tuple[list[ProgressRecord], list[Rejection], str]:

@@ -133,7 +133,7 @@ def _record_tab(project: Any, data: Any, tp: Any) -> None:
     if upload is not None:
         path = save_upload(upload.name, upload.getvalue())
     elif text.strip():
-        path = save_upload(f"pasted-{abs(hash(text)) % 10**8}.csv", text.strip().encode("utf-8") + b"\n")
+        path = save_upload("pasted.csv", text.strip().encode("utf-8") + b"\n")
     else:
         st.error("Upload a progress file or paste CSV rows first.")
         return
