@@ -353,7 +353,8 @@ def _sat_depth(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray]:
     ax = np.concatenate(axes)
     pa = ax @ a.vertices.T
     pb = ax @ b.vertices.T
-    overlap = np.minimum(pa.max(axis=1), pb.max(axis=1)) - np.maximum(pa.min(axis=1), pb.min(axis=1))
+    # distance to push b out of a either way along the axis (a nested interval needs the longer way out)
+    overlap = np.minimum(pa.max(axis=1) - pb.min(axis=1), pb.max(axis=1) - pa.min(axis=1))
     k = int(np.argmin(overlap))
     return float(overlap[k]), ax[k]
 

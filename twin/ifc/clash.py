@@ -190,7 +190,7 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
     if a.convex and b.convex:
         depth, point, how = penetration(a, b)
         if depth > tolerance:
-            return "hard", depth, tuple(map(float, point)), how          # type: ignore[return-value]
+            return ("hard", depth, tuple(map(float, point)), how) if mode == "hard" else None  # type: ignore[return-value]
         if mode == "touch":
             d, pa, pb = min_distance(a, b, limit=limit)
             if np.isfinite(d) and d <= limit:
@@ -206,7 +206,7 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
     contact = np.isfinite(d) and d <= limit
     if not contact:
         # no surface contact: hard only if one solid holds the other
-        if a.closed and b.closed and (points_inside(a.vertices[:1], b)[0] or points_inside(b.vertices[:1], a)[0]):
+        if mode == "hard" and a.closed and b.closed and (points_inside(a.vertices[:1], b)[0] or points_inside(b.vertices[:1], a)[0]):
             depth, point, how = penetration(a, b)
             if depth > tolerance:
                 return "hard", depth, tuple(map(float, point)), how       # type: ignore[return-value]
@@ -217,12 +217,12 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
         # (reported as 0); surfaces that only touch are a touch
         x = surfaces_cross(a, b)
         if x is not None:
-            return "hard", 0.0, tuple(map(float, x)), "surface"           # type: ignore[return-value]
+            return ("hard", 0.0, tuple(map(float, x)), "surface") if mode == "hard" else None  # type: ignore[return-value]
         if mode == "touch":
             return "touch", float(d), tuple(map(float, pa)), "surface"    # type: ignore[return-value]
         return None
     if depth > tolerance:
-        return "hard", depth, tuple(map(float, point)), how               # type: ignore[return-value]
+        return ("hard", depth, tuple(map(float, point)), how) if mode == "hard" else None  # type: ignore[return-value]
     if mode == "touch":
         return "touch", float(d), tuple(map(float, (pa + pb) / 2)), "distance"  # type: ignore[return-value]
     return None
