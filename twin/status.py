@@ -281,7 +281,7 @@ def _observations(schedule: Schedule, data_date: datetime, trade_key: str):
             pc = min(max(a.percent_complete, 0.0), 100.0)
             if pc <= 0:
                 continue
-            spent = wcal.working_between(a.actual_start, min(data_date, max(data_date, a.actual_start))) / 60.0
+            spent = wcal.working_between(a.actual_start, data_date) / 60.0
             earned, weight = a.duration_h * pc / 100.0, pc / 100.0
         if spent <= 0 or earned <= 0:
             continue
