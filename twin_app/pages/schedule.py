@@ -36,9 +36,12 @@ def _cpm_section(data: Any) -> None:
     c = st.columns(5)
     c[0].metric("Activities", len(schedule.activities))
     c[1].metric("Relationships", len(schedule.relationships))
-    c[2].metric("Start", f"{cpm.start:%Y-%m-%d %H:%M}")
-    c[3].metric("Finish (CPM)", f"{cpm.finish:%Y-%m-%d %H:%M}")
+    c[2].metric("Start", f"{cpm.start:%Y-%m-%d}")
+    c[3].metric("Finish (CPM)", f"{cpm.finish:%Y-%m-%d}")
     c[4].metric("Critical activities", len(cpm.critical))
+    st.caption(f"Start {cpm.start:%a %d %b %Y %H:%M}, finish {cpm.finish:%a %d %b %Y %H:%M}, "
+               f"{len(cpm.near_critical)} near-critical"
+               + (f"; data date {cpm.data_date:%Y-%m-%d %H:%M}." if cpm.data_date else "."))
     st.plotly_chart(gantt_chart(schedule, cpm, title=schedule.name or ""), width="stretch")
     with st.expander("Activities with CPM dates and floats"):
         st.dataframe(cpm_table(schedule, cpm), hide_index=True, width="stretch")

@@ -1,0 +1,189 @@
+"""The app in a real browser: ``streamlit run app.py`` driven by Debian's chromium (headless).
+
+Opens every page, checks that no exception is shown, that the Model page's vtk.js canvas has
+non-blank pixels that change when the model is rotated, and that moving the 4D date slider changes
+the rendered picture. Screenshots are written to ``build/app-screenshots/`` (or ``$TWIN_SCREENSHOTS``):
+look at them. Skipped only when /usr/bin/chromium is absent.
+"""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(os.environ.get("TWIN_SCREENSHOTS") or ROOT / "build" / "app-screenshots")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+WAIT_MS = 300_000     # bounds for the browser to wait on the app (the machine is shared), not performance limits
+PAGES = [("", "Project"), ("model", "Model"), ("schedule", "Schedule and links"), ("4d", "4D"),
+         ("simulation", "Simulation and comparison"), ("digital-twin", "Digital twin")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app under ``streamlit run`` on a free port; killed (its process group) afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (Debian's chromium; 'make system-deps' installs it)")
+    pytest.importorskip("playwright")
+    work = tmp_path_factory.mktemp("browser-app")
+    port = _free_port()
+    log = open(work / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=dict(os.environ, TWIN_APP_DIR=str(work)), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            log.flush()
+            raise RuntimeError(f"streamlit did not start: {(work / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(WAIT_MS)
+    yield pg
+    context.close()
+
+
+def pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+
+def assert_not_blank(img: np.ndarray, what: str) -> None:
+    colours = len(np.unique(img.reshape(-1, 3), axis=0))
+    assert img.std() > 10 and colours > 50, f"{what} looks blank: std {img.std():.1f}, {colours} colours"
+
+
+def changed_share(a: np.ndarray, b: np.ndarray) -> float:
+    assert a.shape == b.shape
+    return float((np.abs(a - b).sum(axis=2) > 30).mean())
+
+
+def open_page(page, server: str, url: str, title: str) -> None:
+    page.goto(f"{server}/{url}")
+    page.get_by_role("heading", name=title, exact=True).wait_for()
+    wait_idle(page)
+    assert "Page not found" not in page.locator("body").inner_text()
+
+
+def wait_idle(page) -> None:
+    """Wait until the script run is over (Streamlit shows its running indicator meanwhile)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')"
+                           " && !document.querySelector('[data-testid=\"stSpinner\"]')")
+    page.wait_for_timeout(300)
+
+
+def assert_no_exception(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator('[data-testid="stException"]').first.inner_text()
+    assert "Traceback" not in page.locator("body").inner_text()
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.first.inner_text()
+
+
+@pytest.mark.parametrize("url,title", PAGES)
+def test_every_page_opens_without_an_exception(page, server, url, title):
+    open_page(page, server, url, title)
+    page.wait_for_function("() => Array.from(document.querySelectorAll('[data-testid=\"stPlotlyChart\"]'))"
+                           ".every(c => c.querySelector('.main-svg'))")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / f"page-{url or 'project'}.png"), full_page=True)
+    assert_no_exception(page)
+
+
+def test_the_model_viewer_draws_the_model_and_rotates(page, server):
+    open_page(page, server, "model", "Model")
+    frame = page.frame_locator('iframe[title*="twin_viewer"]')
+    frame.locator("body[data-rendered]").wait_for()
+    page.wait_for_timeout(500)
+    canvas = frame.locator("canvas").first
+    first = canvas.screenshot(path=str(SHOTS / "model-viewer.png"))
+    assert frame.locator("body[data-error]").count() == 0
+    before = pixels(first)
+    assert_not_blank(before, "the vtk.js canvas")
+    box = canvas.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 150, cy + 40, steps=8)
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    after = pixels(canvas.screenshot(path=str(SHOTS / "model-viewer-rotated.png")))
+    assert_not_blank(after, "the rotated canvas")
+    assert changed_share(before, after) > 0.02, "rotating did not change the picture"
+    assert_no_exception(page)
+
+
+def test_the_4d_slider_changes_the_rendered_view(page, server):
+    open_page(page, server, "4d", "4D")
+    img = page.locator('[data-testid="stImage"] img').first
+    img.wait_for()
+    page.wait_for_function("() => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+                           " return i && i.complete && i.naturalWidth > 0; }")
+    src = img.get_attribute("src")
+    before = pixels(img.screenshot(path=str(SHOTS / "4d-before.png")))
+    assert_not_blank(before, "the 4D frame")
+    track = page.locator('[data-testid="stSlider"] div[data-orientation="horizontal"] > div[data-orientation="horizontal"]').first
+    tb = track.bounding_box()
+    page.mouse.click(tb["x"] + 0.9 * tb["width"], tb["y"] + tb["height"] / 2)
+    page.wait_for_function("(s) => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+                           " return i && i.src !== s && i.complete && i.naturalWidth > 0; }", arg=src)
+    wait_idle(page)
+    after = pixels(page.locator('[data-testid="stImage"] img').first.screenshot(path=str(SHOTS / "4d-after.png")))
+    assert_not_blank(after, "the 4D frame after moving the slider")
+    assert changed_share(before, after) > 0.01, "moving the slider did not change the 3D view"
+    page.screenshot(path=str(SHOTS / "4d-page-after.png"), full_page=True)
+    assert_no_exception(page)
