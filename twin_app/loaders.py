@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping, Sequence
 import streamlit as st
 
 __all__ = ["ProjectData", "get_model", "get_inputs", "get_view", "get_geometry", "get_strategies",
-           "element_table", "clear", "simulate"]
+           "element_table", "clear", "simulate", "get_clashes", "get_conflicts"]
 
 Progress = Callable[[float, str], None]
 
@@ -228,3 +228,28 @@ def simulate(project: Any, runs: int, seed: int, progress: Progress = _quiet) ->
                                progress=lambda done: progress(done / runs, f"{project.label}: {done}/{runs} runs"))
 
     return _registry().get(("simulate", project.key, int(runs), int(seed)), make)
+
+
+def get_clashes(project: Any, a: str, b: str | None, mode: str, tolerance: float, clearance: float,
+                progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """``twin.ifc.clash.run_clash`` on the project's scenario (4D dates, temporary objects), reusing its
+    loaded model; cached per project and parameters. The ``twin clash --json`` document plus the records
+    under ``_clashes``, ``_groups``, ``_model``, ``_extra``."""
+    def make() -> dict[str, Any]:
+        from twin.ifc.clash import run_clash
+
+        data = get_inputs(project)
+        return run_clash([str(project.scenario.path)], a, b, mode=mode, tolerance=tolerance, clearance=clearance,
+                         model=data.model, progress=progress)
+
+    return _registry().get(("clash", project.key, a, b, mode, float(tolerance), float(clearance)), make)
+
+
+def get_conflicts(project: Any, margin: float = 1.0) -> dict[str, Any]:
+    """``twin.conflicts.run_conflicts`` on the project (support, workspace, crane, logic findings)."""
+    def make() -> dict[str, Any]:
+        from twin.conflicts import run_conflicts
+
+        return run_conflicts(project.scenario.path, margin=margin, resolved=get_inputs(project).resolved)
+
+    return _registry().get(("conflicts", project.key, float(margin)), make)

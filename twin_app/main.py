@@ -19,6 +19,7 @@ PAGES: tuple[tuple[str, str, str, str], ...] = (
     ("model", "Model", "model", ":material/view_in_ar:"),
     ("schedule", "Schedule and links", "schedule", ":material/view_timeline:"),
     ("fourd", "4D", "4d", ":material/play_circle:"),
+    ("clashes", "Clashes and conflicts", "clashes", ":material/warning:"),
     ("simulation", "Simulation", "simulation", ":material/casino:"),
     ("digital_twin", "Digital twin", "digital-twin", ":material/monitoring:"),
 )

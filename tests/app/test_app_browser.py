@@ -30,7 +30,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync"]
 WAIT_MS = 300_000     # bounds for the browser to wait on the app (the machine is shared), not performance limits
 PAGES = [("", "Project"), ("model", "Model"), ("schedule", "Schedule and links"), ("4d", "4D"),
-         ("simulation", "Simulation and comparison"), ("digital-twin", "Digital twin")]
+         ("clashes", "Clashes and conflicts"), ("simulation", "Simulation and comparison"), ("digital-twin", "Digital twin")]
 
 
 def _free_port() -> int:

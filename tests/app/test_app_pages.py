@@ -279,3 +279,40 @@ def test_digital_twin_page_shows_the_plan_status_of_the_library(page_test, demo)
     planned = float(progress_curve(demo.windows, [datetime.combine(day, time(17))])[0])
     assert metrics(at)["Planned % complete"] == f"{planned:.1f} %"
     assert metrics(at)["Finish (CPM)"] == f"{demo.cpm.finish:%Y-%m-%d}"
+
+
+# ----------------------------------------------------------------------------------- clashes page
+
+def test_clash_page_finds_the_designed_clashes_and_writes_bcf(page_test, demo, tmp_path):
+    from twin.bcf import read_bcf_topics
+    from twin.ifc.generate import DEFAULT_SAMPLE_ARGS, describe_building
+
+    at = page_test("clashes", demo.project).run()
+    no_problem(at)
+    at.button(key="clash_run").click().run()
+    no_problem(at)
+    designed = {tuple(sorted(p)) for p in describe_building(SAMPLE, **DEFAULT_SAMPLE_ARGS).clashes_expected}
+    assert metrics(at)["Clashes"] == str(len(designed))
+    shown = at.dataframe[0].value
+    assert {tuple(sorted(p)) for p in zip(shown["A GlobalId"], shown["B GlobalId"])} == designed
+    at.multiselect(key="clash_types").set_value(["hard"]).run()
+    no_problem(at)
+    at.button(key="bcf_make").click().run()
+    no_problem(at)
+    path = at.session_state["bcf_file"]
+    topics = read_bcf_topics(path)
+    assert len(topics) == len(designed)
+
+
+def test_conflict_page_shows_the_library_findings(page_test, demo):
+    from twin.conflicts import run_conflicts
+
+    at = page_test("clashes", demo.project).run()
+    at.button(key="conf_run").click().run()
+    no_problem(at)
+    doc = run_conflicts(demo.project.scenario.path, resolved=demo.resolved)
+    m = metrics(at)
+    for kind in ("support", "workspace", "crane", "logic"):
+        assert m[kind.capitalize()] == str(doc["counts"][kind])
+    at.radio(key="conf_kind").set_value("crane").run()
+    no_problem(at)
