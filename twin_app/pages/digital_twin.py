@@ -83,7 +83,18 @@ def _plan_tab(project: Any, data: Any) -> None:
 
 # ----------------------------------------------------------------------- progress, status, forecast
 
-LIGHT_ICON = {"green": "🟢 green", "yellow": "🟡 yellow", "red": "🔴 red"}
+LIGHT_STYLE = {"green": "background-color: #2fbf4a; color: white", "yellow": "background-color: #f2b705",
+               "red": "background-color: #e31a1c; color: white"}
+
+
+def lights_table(rows: list[dict[str, Any]]) -> Any:
+    """A table whose ``status`` column is painted with its traffic light (pandas Styler)."""
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    if df.empty or "status" not in df.columns:
+        return df
+    return df.style.map(lambda v: LIGHT_STYLE.get(v, ""), subset=["status"]).format(precision=2, na_rep="n/a")
 
 
 def db_url(project: Any) -> str:
@@ -175,9 +186,9 @@ def _state(project: Any, tp: Any) -> Any:
 
 def status_rows(state: Any) -> list[dict[str, Any]]:
     """One table row per activity: light, planned and actual percent, SV, SPI, finish slip."""
-    return [{"id": s.activity_id, "name": s.name, "status": LIGHT_ICON[s.light], "planned %": round(s.planned_percent, 1),
+    return [{"id": s.activity_id, "name": s.name, "status": s.light, "planned %": round(s.planned_percent, 1),
              "actual %": round(s.actual_percent, 1), "SV days": round(s.sv_days, 2),
-             "SPI": None if s.spi is None else round(s.spi, 2), "critical": s.critical,
+             "SPI": s.spi, "critical": s.critical,
              "finish slip days": round(s.finish_slip_days, 1), "storey": s.storey, "zone": s.zone}
             for s in state.status.activities.values()]
 
@@ -190,23 +201,24 @@ def _status_tab(state: Any) -> None:
     c[0].metric("Planned % complete", f"{p.planned_percent:.1f} %")
     c[1].metric("Actual % complete", f"{p.actual_percent:.1f} %", delta=f"{p.actual_percent - p.planned_percent:+.1f} pts")
     c[2].metric("SPI", "n/a" if p.spi is None else f"{p.spi:.2f}")
-    c[3].metric("Status", LIGHT_ICON[p.light])
+    c[3].metric("Status", p.light)
     c[4].metric("Forecast P50", "n/a" if fc is None else f"{fc.p50:%Y-%m-%d}")
     st.plotly_chart(progress_s_curve(state), width="stretch", key="dt_scurve")
     slipping = state.status.slipping(15)
     if slipping:
         st.subheader(f"Top slipping activities ({len(slipping)})")
-        st.dataframe([r for r in status_rows(state) if r["id"] in {s.activity_id for s in slipping}],
-                     hide_index=True, width="stretch")
+        ids = [s.activity_id for s in slipping]
+        rows = {r["id"]: r for r in status_rows(state)}
+        st.dataframe(lights_table([rows[i] for i in ids]), hide_index=True, width="stretch")
     for kind, groups in state.status.groups.items():
         if groups:
             st.subheader(f"By {kind}")
-            st.dataframe([{kind: k, "status": LIGHT_ICON[g.light], "planned %": round(g.planned_percent, 1),
-                           "actual %": round(g.actual_percent, 1), "SPI": None if g.spi is None else round(g.spi, 2),
-                           "red": g.counts.get("red", 0), "yellow": g.counts.get("yellow", 0)}
-                          for k, g in sorted(groups.items())], hide_index=True, width="stretch")
+            st.dataframe(lights_table([{kind: k, "status": g.light, "planned %": round(g.planned_percent, 1),
+                                        "actual %": round(g.actual_percent, 1), "SPI": g.spi,
+                                        "red": g.counts.get("red", 0), "yellow": g.counts.get("yellow", 0)}
+                                       for k, g in sorted(groups.items())]), hide_index=True, width="stretch")
     st.subheader("Every activity")
-    st.dataframe(status_rows(state), hide_index=True, width="stretch")
+    st.dataframe(lights_table(status_rows(state)), hide_index=True, width="stretch")
 
 
 def _forecast_tab(state: Any) -> None:
@@ -251,20 +263,20 @@ def render() -> None:
     st.title("Digital twin")
     st.caption(f"Progress against plan and forecast; stored in {db_url(project)}")
     tp = twin_project(project, data)
-    tabs = st.tabs(["Record progress", "Status", "Forecast", "3D", "Plan"])
-    with tabs[0]:
+    tabs = st.tabs(["Status", "Forecast", "3D", "Record progress", "Plan"])
+    with tabs[3]:   # recorded first, so that the other tabs already show this update
         _record_tab(project, data, tp)
     state = None
-    with tabs[1]:
+    with tabs[0]:
         state = _state(project, tp)
         if state is None:
-            st.info("No progress recorded yet: record an update first.")
+            st.info("No progress recorded yet: record an update in the 'Record progress' tab.")
         else:
             _status_tab(state)
-    with tabs[2]:
+    with tabs[1]:
         if state is not None:
             _forecast_tab(state)
-    with tabs[3]:
+    with tabs[2]:
         if state is not None:
             _views_tab(state)
     with tabs[4]:
