@@ -187,3 +187,22 @@ def test_the_4d_slider_changes_the_rendered_view(page, server):
     assert changed_share(before, after) > 0.01, "moving the slider did not change the 3D view"
     page.screenshot(path=str(SHOTS / "4d-page-after.png"), full_page=True)
     assert_no_exception(page)
+
+
+def test_a_clash_is_shown_highlighted_in_3d(page, server):
+    open_page(page, server, "clashes", "Clashes and conflicts")
+    page.get_by_role("button", name="Run clash detection").click()
+    frame = page.frame_locator('iframe[title*="twin_viewer"]')
+    frame.locator("body[data-rendered]").wait_for()
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    shot = frame.locator("canvas").first.screenshot(path=str(SHOTS / "clash-viewer.png"))
+    img = pixels(shot)
+    assert_not_blank(img, "the clash view")
+    r, g, b = img[..., 0], img[..., 1], img[..., 2]
+    magenta = ((r - g > 80) & (b - g > 40)).mean()         # lit magenta: red and blue well above green
+    orange = ((r - g > 40) & (g - b > 30) & (r > 120)).mean()   # lit orange: red > green > blue
+    assert magenta > 0.0002, "element A of the clash is not drawn in magenta"
+    assert orange > 0.002, "element B of the clash is not drawn in orange"
+    page.screenshot(path=str(SHOTS / "clashes-page-run.png"), full_page=True)
+    assert_no_exception(page)
