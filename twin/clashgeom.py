@@ -5,7 +5,8 @@ vectorised over triangle pairs. Assumptions (stated, as networkx's ``dag.py`` do
 
 - a *closed* mesh (every undirected edge used by an even number of triangles after welding vertices
   that coincide within 1e-7 m: one closed shell, or several sharing edges, as Revit writes doors and
-  windows) bounds a solid, and "inside" is decided by ray parity;
+  windows), or whose only boundary edges are T-junctions (collinear pieces of a longer edge, as
+  SketchUp writes), bounds a solid, and "inside" is decided by ray parity;
 - an open or non-manifold mesh is a surface only: it can touch or cross another surface, but has no
   inside, so its penetration depth is not defined (the caller says so in a warning);
 - convex closed meshes get an exact penetration depth (the minimum translation that separates
@@ -83,6 +84,21 @@ def _row_keys(x: NDArray[np.int64]) -> NDArray:
     return x.view(np.dtype((np.void, x.dtype.itemsize * x.shape[1]))).ravel()
 
 
+def _t_junctions_only(boundary: NDArray[np.float64]) -> bool:
+    """True when every boundary edge lies along other boundary edges (T-junctions: a long edge on
+    one side, its collinear pieces on the other, as SketchUp writes). Such a mesh is geometrically
+    closed, so ray parity still tells inside from outside."""
+    b = len(boundary)
+    if b < 2 or b > 2000:
+        return False
+    probes = np.concatenate([boundary.mean(axis=1), boundary[:, 0] * 0.75 + boundary[:, 1] * 0.25,
+                             boundary[:, 0] * 0.25 + boundary[:, 1] * 0.75])          # (3b, 3)
+    d, _, _ = segment_distance(probes[:, None, :], probes[:, None, :], boundary[None, :, 0], boundary[None, :, 1])
+    own = np.tile(np.arange(b), 3)
+    d[np.arange(3 * b), own] = np.inf
+    return bool(np.all(d.min(axis=1) < 1e-6))
+
+
 def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshInfo:
     """Precompute triangles, boxes, normals, unique edges, closedness and convexity of a mesh.
 
@@ -112,6 +128,8 @@ def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshIn
     uniq = e[idx]
     closed = bool(len(uniq)) and bool(np.all(counts % 2 == 0))
     edges = rep[uniq] if len(uniq) else np.zeros((0, 2, 3))
+    if not closed and len(uniq):
+        closed = _t_junctions_only(edges[counts % 2 == 1])
     convex = False
     if closed and len(f) and len(f) * len(rep) <= 4_000_000:
         d = normals[good] @ rep.T - np.einsum("ij,ij->i", normals[good], tris[good, 0])[:, None]
