@@ -57,13 +57,37 @@ class Forecast:
                 "seed": self.seed, "deterministic": self.deterministic, "factors": dict(self.factors)}
 
 
-def baseline_dates(schedule: Schedule) -> tuple[dict[str, tuple[datetime, datetime]], datetime]:
-    """The as-planned dates (CPM early dates of the schedule without progress) and its finish."""
+def baseline_dates(schedule: Schedule) -> tuple[dict[str, tuple[datetime, datetime]], datetime | None]:
+    """The as-planned dates of every activity and the planned finish.
+
+    Activities with planned dates in the file (P6 planned/target dates, MS Project Start/Finish) keep
+    them; the others take the CPM early dates of the schedule with its progress removed. When that CPM
+    cannot run (e.g. corrupt planned durations that only progress made harmless, as in the HS2 file),
+    activities without planned dates in the file have no baseline. The finish is the latest baseline
+    finish (None when nothing has one).
+    """
     from twin.cpm import compute_cpm
+    from twin.errors import ScheduleError
     from twin.progress import strip_progress
 
-    cpm = compute_cpm(strip_progress(schedule))
-    return {aid: (d.early_start, d.early_finish) for aid, d in cpm.dates.items()}, cpm.finish
+    out: dict[str, tuple[datetime, datetime]] = {}
+    missing = False
+    for aid, a in schedule.activities.items():
+        if a.planned_start is not None and a.planned_finish is not None:
+            out[aid] = (a.planned_start, max(a.planned_finish, a.planned_start))
+        else:
+            missing = True
+    if missing or not out:
+        try:
+            cpm = compute_cpm(strip_progress(schedule))
+        except ScheduleError:
+            if not out:
+                raise
+        else:
+            for aid, d in cpm.dates.items():
+                out.setdefault(aid, (d.early_start, d.early_finish))
+    finish = max((f for _, f in out.values()), default=None)
+    return out, finish
 
 
 def scale_durations(schedule: Schedule, factors: Mapping[str, float]) -> Schedule:

@@ -3,7 +3,9 @@
 Pure functions of schedule records (a progressed :class:`twin.schedule.Schedule`, the baseline
 dates it is measured against, and the CPM of the progressed schedule for criticality).
 
-Earned value in working hours (the budget of an activity is its planned duration ``duration_h``):
+Earned value in working hours (the budget of an activity is its planned working hours: the baseline
+window on its calendar, which is the planned duration when the baseline is the plan's CPM; an
+activity without a baseline has no budget and cannot be behind):
 
 * planned percent ``pp`` at the data date: the share of the baseline window's working time (on the
   activity's calendar) elapsed by the data date; a milestone is 0 % before its baseline date, 100 %
@@ -174,6 +176,17 @@ def planned_percent(activity: Activity, start: datetime | None, finish: datetime
     return 100.0 * min(max(done / total, 0.0), 1.0) if total > 0 else 0.0
 
 
+def _budget(a: Activity, start: datetime | None, finish: datetime | None, calendar) -> float:
+    """Planned working hours: the baseline window on the activity's calendar (0 without a baseline)."""
+    if a.type.is_milestone or start is None or finish is None:
+        return 0.0
+    if calendar is not None and finish > start:
+        hours = calendar.working_between(start, finish) / 60.0
+        if hours > 0:
+            return hours
+    return max(a.duration_h, 0.0)
+
+
 def _actual_percent(a: Activity) -> float:
     if a.actual_finish is not None:
         return 100.0
@@ -216,7 +229,7 @@ def compute_status(schedule: Schedule, baseline: Mapping[str, tuple[datetime, da
         b_start, b_finish = baseline.get(aid, (None, None))
         pp = planned_percent(a, b_start, b_finish, data_date, wcal)
         ap = _actual_percent(a)
-        budget = 0.0 if a.type.is_milestone else max(a.duration_h, 0.0)
+        budget = _budget(a, b_start, b_finish, wcal)
         pv, ev = budget * pp / 100.0, budget * ap / 100.0
         behind = max(0.0, (pp - ap) / 100.0)
         d = cpm.dates.get(aid) if cpm is not None else None

@@ -107,3 +107,24 @@ def test_scaling_covers_three_point_estimates_and_leaves_the_input_alone(tmp_pat
     assert s.activities["A"].duration_h == 40
     base, finish = baseline_dates(t)
     assert finish == datetime(2027, 3, 10, 12) == base["A"][1]   # 60 h = 7.5 working days from Monday 1 March
+
+
+@pytest.mark.slow
+def test_p6_actuals_replayed_onto_the_programme_give_p6s_own_finish(shared):
+    """HS2's 693 started activities as progress records, applied at P6's data date: the deterministic
+    forecast without productivity scaling is P6's stored finish (the reference), and the status is sane
+    although four activities carry corrupt planned durations (millions of hours)."""
+    from twin.importers import read_schedule
+    from twin.progress import make_update, records_from_schedule
+    from twin.status import compute_status
+
+    s = read_schedule(shared / "samples" / "schedules" / "HS2_SP10_cost_loaded.xer")
+    recs = records_from_schedule(s)
+    update = make_update(recs, s, s.data_date, scenario="hs2")
+    progressed = apply_progress(s, update.records, s.data_date)
+    fc, _ = run_forecast(progressed, deterministic=True, productivity=False)
+    p6_finish = max(a.reference["early_finish"] for a in s.activities.values() if a.reference.get("early_finish"))
+    assert len(recs) == 693 and fc.p50 == p6_finish == datetime(2023, 1, 13, 17)
+    base, plan_finish = baseline_dates(s)
+    st = compute_status(progressed, base, s.data_date)
+    assert 0.8 < st.project.spi < 1.5 and 0 < st.project.planned_percent < 20
