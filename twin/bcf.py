@@ -115,6 +115,7 @@ def write_bcf(
                 pos.tolist(), direction.tolist(), up.tolist())
             name = None
             if scene is not None:
+                scene.set_caption(title, description.splitlines()[0] if description else "")
                 handler.snapshot = _snapshot(scene, pos, point, up, guids)
                 name = "snapshot.png"
                 n_snap += 1
