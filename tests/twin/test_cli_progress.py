@@ -238,3 +238,19 @@ def test_report_of_a_scenario_has_3d_views_and_a_pdf(demo_scenario, tmp_path):
         assert len(pages) >= 3
         spread = [float(iio.imread(p).std()) for p in pages]
         assert min(spread) > 2 and sum(s > 15 for s in spread) >= 2, spread   # text everywhere, pictures on some
+
+
+def test_the_scenarios_progress_table_sets_the_database_and_the_tolerance(demo_scenario, tmp_path):
+    scen = tmp_path / "site.toml"
+    text = demo_scenario.read_text().replace('files = ["demo.ifc"]', f'files = ["{demo_scenario.parent / "demo.ifc"}"]')
+    scen.write_text(text + '\n[progress]\ndb = "sqlite:///team.sqlite"\ntolerance = 100\n')
+    csv = _w(tmp_path, "w.csv", "activity_id,actual_start,actual_finish,percent_complete\n"
+                                "START,2027-03-01T08:00,2027-03-01T08:00,100\nL00-Z1-FND,2027-03-01,,60\n")
+    code, out, err = _progress(scen, csv, "2027-03-05", "--deterministic")
+    assert code == 0, err
+    assert out["db"] == f"sqlite:///{tmp_path / 'team.sqlite'}" and (tmp_path / "team.sqlite").exists()
+    fnd = next(s for s in out["slipping"] if s["id"] == "L00-Z1-FND")
+    assert fnd["light"] == "red"                      # critical and behind: red whatever the tolerance
+    scen.write_text(text + '\n[progress]\ncolour = "red"\n')
+    r = runner.invoke(app, ["progress", str(scen), "--actuals", str(csv), "--as-of", "2027-03-05"])
+    assert r.exit_code == 1 and "site.toml: progress.colour: unknown key" in r.output

@@ -16,10 +16,11 @@ _DB = typer.Option("--db", help="Database URL (default: SQLite beside the scenar
 _JSON = typer.Option("--json", help="Machine-readable output on stdout.")
 
 
-def _store(scenario: Path, db: str | None):
+def _store(scenario: Path, db: str | None, project=None):
+    """--db, else the scenario's [progress] db, else SQLite beside the scenario."""
     from twin.store import default_url, open_store
 
-    return open_store(db or default_url(scenario))
+    return open_store(db or (project.settings.get("db") if project is not None else None) or default_url(scenario))
 
 
 def _date(text: str | None, option: str):
@@ -76,8 +77,8 @@ def progress_command(
     runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's, else 500).")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (default: the scenario's, else 1).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes for the simulation.")] = 1,
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Yellow band: % of planned duration behind.")] = 5.0,
-    prior: Annotated[float, typer.Option("--prior-strength", help="Shrinkage k (finished-activity equivalents).")] = 2.0,
+    tolerance: Annotated[Optional[float], typer.Option("--tolerance", help="Yellow band: % of planned duration behind (default: [progress] tolerance, else 5).")] = None,
+    prior: Annotated[Optional[float], typer.Option("--prior-strength", help="Shrinkage k, finished-activity equivalents (default: [progress] prior_strength, else 2).")] = None,
     deterministic: Annotated[bool, typer.Option("--deterministic", help="Forecast the CPM only (one run).")] = False,
     top: Annotated[int, typer.Option("--top", help="Slipping activities listed.")] = 10,
     json_out: Annotated[bool, _JSON] = False,
@@ -91,14 +92,18 @@ def progress_command(
         raise InputError(f"--runs must be >= 1, got {runs}")
     if workers < 1:
         raise InputError(f"--workers must be >= 1, got {workers}")
-    if not 0 <= tolerance <= 100:
+    if tolerance is not None and not 0 <= tolerance <= 100:
         raise InputError(f"--tolerance must be within 0..100 (% of planned duration), got {tolerance}")
+    if prior is not None and prior < 0:
+        raise InputError(f"--prior-strength must be >= 0, got {prior}")
     if not actuals.exists():
         raise InputError(f"actuals file not found: '{actuals}'")
     with progress_bar() as bar:
         task = bar.add_task("loading scenario", total=None)
         project = load_project(scenario, progress=lambda msg: bar.update(task, description=msg))
-        store = _store(scenario, db)
+        tolerance = tolerance if tolerance is not None else float(project.settings.get("tolerance", 5.0))
+        prior = prior if prior is not None else float(project.settings.get("prior_strength", 2.0))
+        store = _store(scenario, db, project)
         n = 1 if deterministic else (runs or project.runs or 500)
         bar.update(task, description="forecasting", total=n, completed=0)
         try:
@@ -131,7 +136,7 @@ def report_command(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Data date (default: the latest recorded).")] = None,
     pdf: Annotated[Optional[Path], typer.Option("--pdf", help="Also write a PDF (headless Chromium).")] = None,
     no_3d: Annotated[bool, typer.Option("--no-3d", help="Leave out the 3D snapshots.")] = False,
-    tolerance: Annotated[float, typer.Option("--tolerance", help="Yellow band: % of planned duration behind.")] = 5.0,
+    tolerance: Annotated[Optional[float], typer.Option("--tolerance", help="Yellow band: % of planned duration behind (default: [progress] tolerance, else 5).")] = None,
     top: Annotated[int, typer.Option("--top", help="Slipping activities listed.")] = 15,
     json_out: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -148,7 +153,10 @@ def report_command(
     with progress_bar() as bar:
         task = bar.add_task("loading scenario", total=None)
         project = load_project(scenario, geometry=not no_3d, progress=lambda msg: bar.update(task, description=msg))
-        store = _store(scenario, db)
+        tolerance = tolerance if tolerance is not None else float(project.settings.get("tolerance", 5.0))
+        if not 0 <= tolerance <= 100:
+            raise InputError(f"--tolerance must be within 0..100 (% of planned duration), got {tolerance}")
+        store = _store(scenario, db, project)
         try:
             state = twin_state(project, store, as_of=when, tolerance=tolerance / 100.0)
         finally:

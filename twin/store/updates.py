@@ -19,7 +19,7 @@ from twin.progress import (ProgressRecord, ProgressRejectedError, Rejection, act
 from twin.store.repository import (ForecastSnapshot, Store, add_update, find_import, forecast_for_import,
                                    get_forecasts, get_progress)
 
-__all__ = ["Project", "UpdateOutcome", "TwinState", "load_project", "project_from_resolved", "read_actuals", "record_progress", "twin_state",
+__all__ = ["Project", "UpdateOutcome", "TwinState", "load_project", "progress_settings", "project_from_resolved", "read_actuals", "record_progress", "twin_state",
            "merge_records"]
 
 
@@ -36,6 +36,7 @@ class Project:
     runs: int | None = None
     seed: int | None = None
     path: Path | None = None
+    settings: dict = field(default_factory=dict)   # the scenario's [progress] table (progress_settings)
 
     @property
     def element_ids(self) -> set[str] | None:
@@ -58,6 +59,42 @@ class Project:
         return {aid: c.most_common(1)[0][0] for aid, c in by_act.items()}
 
 
+_SETTINGS = {"db": str, "tolerance": (int, float), "prior_strength": (int, float)}
+
+
+def progress_settings(scenario: Any) -> dict[str, Any]:
+    """The scenario's ``[progress]`` table, checked: ``db`` (URL), ``tolerance`` (percent, 0..100),
+    ``prior_strength`` (>= 0). Relative SQLite paths in ``db`` are relative to the scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        An unknown key or a wrong value, naming the file and the field.
+    """
+    from twin.errors import ScenarioError
+
+    raw = (getattr(scenario, "other", None) or {}).get("progress", {})
+    where = f"{scenario.path.name if scenario.path else 'scenario'}: progress"
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: must be a table")
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        kind = _SETTINGS.get(key)
+        if kind is None:
+            raise ScenarioError(f"{where}.{key}: unknown key (allowed: {', '.join(_SETTINGS)})")
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ScenarioError(f"{where}.{key}: expected {'text' if kind is str else 'a number'}, got {value!r}")
+        out[key] = value
+    if not 0 <= out.get("tolerance", 5) <= 100:
+        raise ScenarioError(f"{where}.tolerance: must be within 0..100 (% of planned duration), got {out['tolerance']}")
+    if out.get("prior_strength", 0) < 0:
+        raise ScenarioError(f"{where}.prior_strength: must be >= 0, got {out['prior_strength']}")
+    db = out.get("db")
+    if db and db.startswith("sqlite:///") and not db.startswith("sqlite:////") and scenario.path is not None:
+        out["db"] = "sqlite:///" + str((Path(scenario.path).parent / db[len("sqlite:///"):]).resolve())
+    return out
+
+
 def load_project(path: str | Path, *, geometry: bool = False, progress: Callable[[str], None] | None = None) -> Project:
     """Read a scenario ``.toml`` (model, schedule, links, resources) or a schedule file (schedule only).
 
@@ -75,8 +112,10 @@ def load_project(path: str | Path, *, geometry: bool = False, progress: Callable
         scenario = load_scenario(p)
         resolved = resolve(scenario, geometry=geometry, progress=progress)
         config = config_from_scenario(resolved)
+        settings = progress_settings(scenario)
         return Project(str(p.resolve()), scenario.name, resolved.schedule, config, resolved.model,
-                       tuple(config.element_links), scenario.uncertainty.runs, scenario.uncertainty.seed, p)
+                       tuple(config.element_links), scenario.uncertainty.runs, scenario.uncertainty.seed, p,
+                       settings)
     from twin.sim.inputs import load_config
 
     config, runs, seed = load_config(p)
@@ -98,7 +137,7 @@ def project_from_resolved(resolved: Any, *, key: str | None = None) -> Project:
         key = str(Path(sc.path).resolve())
     config = config_from_scenario(resolved)
     return Project(key, sc.name, resolved.schedule, config, resolved.model, tuple(config.element_links),
-                   sc.uncertainty.runs, sc.uncertainty.seed, sc.path)
+                   sc.uncertainty.runs, sc.uncertainty.seed, sc.path, progress_settings(sc))
 
 
 def read_actuals(path: str | Path, schedule: Any) -> tuple[list[ProgressRecord], list[Rejection], str]:

@@ -98,10 +98,15 @@ def lights_table(rows: list[dict[str, Any]]) -> Any:
 
 
 def db_url(project: Any) -> str:
-    """The project's database: SQLite beside its scenario file, else in the app's work folder."""
+    """The project's database: the scenario's ``[progress] db``, else SQLite beside its scenario file,
+    else in the app's work folder."""
     from twin.store import default_url
+    from twin.store.updates import progress_settings
     from twin_app.project import work_dir
 
+    configured = progress_settings(project.scenario).get("db")
+    if configured:
+        return configured
     path = getattr(project.scenario, "path", None)
     return default_url(path) if path is not None else f"sqlite:///{work_dir() / f'twin-{project.key}.sqlite'}"
 
