@@ -9,7 +9,8 @@ Selector grammar (``twin clash --a SEL --b SEL``, documented in ``docs/clash.md`
 
     SEL    := TERM ('|' TERM)*                      union of terms
     TERM   := CLASSES? FILTER*
-    CLASSES:= '*' | IfcClass (',' IfcClass)*        subclasses included (IfcWall takes IfcWallStandardCase)
+    CLASSES:= '*' | IfcClass (',' IfcClass)*        subclasses included (IfcWall takes IfcWallStandardCase);
+                                                    ``Temporary``: a scenario's temporary objects
     FILTER := '[' KEY OP VALUE ']'                  OP: '=' equals, '!=' differs, '~' regex search
     KEY    := storey | system | file | name | type | material | class | Pset.Prop | Qto.Quantity
 
@@ -200,7 +201,7 @@ def parse_selector(text: str) -> Selector:
             classes = None
         else:
             classes = tuple(c.strip() for c in head.split(",") if c.strip())
-            bad = [c for c in classes if not re.fullmatch(r"[Ii][Ff][Cc][A-Za-z0-9_]+", c)]
+            bad = [c for c in classes if not re.fullmatch(r"[Ii][Ff][Cc][A-Za-z0-9_]+|Temporary", c)]
             if bad:
                 raise InputError(f"selector '{text}': '{bad[0]}' is not an IFC class name (IfcWall, IfcSlab, ...)")
         terms.append(_Term(classes, tuple(filters)))
