@@ -171,7 +171,7 @@ def status_views(state: Any, *, size: tuple[int, int] = (960, 600)) -> list[tupl
 _CSS = """
 body{font-family:Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1150px}
 h1{margin-bottom:0}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:28px;page-break-after:avoid}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}td,th{border:1px solid #ccc;padding:3px 7px;text-align:left}
+table{border-collapse:collapse;font-size:13px;margin:8px 0;page-break-inside:avoid}td,th{border:1px solid #ccc;padding:3px 7px;text-align:left}
 th{background:#f3f3f3}.num{text-align:right}.dot{display:inline-block;width:11px;height:11px;border-radius:6px;
 margin-right:5px;vertical-align:middle}.kpi{display:inline-block;margin:6px 18px 6px 0}.kpi b{font-size:22px;display:block}
 .muted{color:#777;font-size:12px}figure{margin:8px 0;page-break-inside:avoid}figcaption{font-size:12px;color:#555}
@@ -239,8 +239,9 @@ def _productivity(state: Any) -> str:
     if fc is None or not fc.factors:
         return '<p class="muted">No forecast stored.</p>'
     rows = [[_e("project (all trades)" if k == "*" else k), f"{v:.3f}"] for k, v in sorted(fc.factors.items())]
-    return (_table(["trade", "duration factor applied to work not started"], rows, {1})
-            + '<p class="muted">Shrinkage estimate of working hours spent per planned hour earned (docs/digital-twin.md).</p>')
+    return ('<p class="muted">Shrinkage estimate of working hours spent per planned hour earned, applied to the '
+            'durations of work not started (docs/digital-twin.md).</p>'
+            + _table(["trade", "duration factor"], rows, {1}))
 
 
 def build_report(state: Any, *, top: int = 15, views: bool = True, gantt_rows: int = 80) -> Report:
