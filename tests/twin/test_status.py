@@ -103,3 +103,24 @@ def test_productivity_is_shrunk_towards_the_project_and_the_plan(schedule):
     f = duration_factors(p, est)
     assert set(f) == {"C", "D", "E"} and f["C"] == est["concrete"].factor
     assert estimate_productivity(p, dd, prior_strength=0)["earthworks"].factor == pytest.approx(1.2)
+
+
+def test_elements_take_the_worst_light_of_the_work_due(schedule):
+    from twin.status import element_lights
+
+    st = _status(schedule, 40.0, 62.0)            # C green (critical, on plan), D yellow
+    links = [("A", "g1"), ("C", "g2"), ("D", "g2"), ("D", "g3"), ("E", "g4")]
+    assert element_lights(st, links) == {"g1": "green", "g2": "yellow", "g3": "yellow"}   # E not due: left out
+    assert element_lights(st, links, active_only=False)["g4"] == "green"
+
+
+def test_the_as_built_curve_earns_work_between_its_actual_dates(schedule):
+    from twin.status import earned_curve
+
+    p = apply_progress(schedule, ON_PLAN + [ProgressRecord("C", datetime(2027, 3, 12, 8), None, 50.0)], DD)
+    total = 40 + 32 + 80 + 48 + 64
+    times = [datetime(2027, 3, 1, 8), datetime(2027, 3, 5, 17), datetime(2027, 3, 11, 17), DD, datetime(2027, 4, 1)]
+    curve = earned_curve(p, times, DD)
+    assert len(curve) == 4                                               # nothing after the data date
+    assert curve[0] == 0 and curve[1] == pytest.approx(100 * 40 / total)
+    assert curve[2] == pytest.approx(100 * 72 / total) and curve[3] == pytest.approx(100 * (72 + 40) / total)
