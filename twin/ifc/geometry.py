@@ -107,6 +107,30 @@ def _null_derived_attributes(entity: ifcopenshell.entity_instance) -> int:
     return changed
 
 
+def _failure_message(entity: ifcopenshell.entity_instance, reason: str) -> str:
+    """'IfcWall 'Name' (#12): <kernel reason> (Body items: IfcFacetedBrep)' without STEP dumps."""
+    reason = reason.split(". Product:")[0].strip().rstrip(".") or "no geometry"
+    items = sorted(
+        {
+            item.is_a()
+            for rep in (entity.Representation.Representations if entity.Representation else ())
+            if (rep.RepresentationIdentifier or "").lower() == "body"
+            for item in rep.Items or ()
+        }
+    )
+    name = _text_or_none(entity)
+    label = f"{entity.is_a()} '{name}'" if name else entity.is_a()
+    return f"{label} (#{entity.id()}): {reason}" + (f" (Body items: {', '.join(items)})" if items else "")
+
+
+def _text_or_none(entity: ifcopenshell.entity_instance) -> str | None:
+    try:
+        name = entity.Name
+    except (AttributeError, RuntimeError):
+        return None
+    return name if isinstance(name, str) and name else None
+
+
 def _retry_alone(
     settings: ifcopenshell.geom.settings, entity: ifcopenshell.entity_instance
 ) -> tuple[Mesh | None, str | None]:
@@ -205,7 +229,7 @@ def tessellate(
         if mesh is not None:
             meshes[entity.GlobalId] = mesh
         else:
-            failures.append(GeometryFailure(entity.GlobalId, path, f"{entity.is_a()}: {reason}"))
+            failures.append(GeometryFailure(entity.GlobalId, path, _failure_message(entity, reason or "")))
     if progress is not None:
         progress(total, total)
     return meshes, failures
