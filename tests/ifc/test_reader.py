@@ -158,6 +158,24 @@ def test_unknown_schema_is_named(tmp_path, small):
         open_ifc(other)
 
 
+def test_ifczip_is_read(small, tmp_path):
+    import zipfile
+
+    path, ids = small
+    packed = tmp_path / "small.ifczip"
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(path, "small.ifc")
+    records = read_file(open_ifc(packed), packed)
+    assert {e.global_id for e in records.elements} == {ids["wall1"], ids["wall2"], ids["duct"]}
+
+
+def test_broken_ifczip_is_an_ifc_read_error(tmp_path):
+    bad = tmp_path / "model.ifczip"
+    bad.write_bytes(b"not a zip at all")
+    with pytest.raises(IfcReadError, match=r"model\.ifczip: cannot be read as IFC"):
+        open_ifc(bad)
+
+
 # -- real files --------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: getattr(p, "name", "absent"))
 def test_element_count_matches_independent_count(path):

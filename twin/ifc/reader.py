@@ -129,8 +129,8 @@ def open_ifc(path: str | os.PathLike[str]) -> ifcopenshell.file:
         raise IfcReadError(
             f"{p}: unknown IFC schema ({exc}); supported: IFC2X3, IFC4, IFC4X3"
         ) from None
-    except (ifcopenshell.Error, OSError, RuntimeError, ValueError) as exc:
-        raise IfcReadError(f"{p}: cannot be read as IFC ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - ifcopenshell.Error, OSError, zipfile.BadZipFile, ...
+        raise IfcReadError(f"{p}: cannot be read as IFC ({exc or type(exc).__name__})") from None
     if not isinstance(ifc_file, ifcopenshell.file):
         raise IfcReadError(f"{p}: cannot be read as IFC (ifcopenshell returned {type(ifc_file).__name__})")
     return ifc_file
