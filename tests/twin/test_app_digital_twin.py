@@ -94,3 +94,15 @@ def test_a_bad_paste_is_refused_with_every_bad_row_and_nothing_recorded(scenario
     store = open_store(f"sqlite:///{scenario.parent / 'tower.twin.sqlite'}")
     assert list_imports(store, str(scenario.resolve())) == []
     store.close()
+
+
+def test_forecast_tab_and_3d_views_after_an_update(scenario):
+    at = _record(_app(scenario), GOOD)
+    labels = [m.label for m in at.metric]
+    assert {"P50 finish", "P80 finish", "Planned finish (CPM)"} <= set(labels)
+    assert any("Duration factors" in c.value for c in at.caption)
+    at.button(key="dt_views").click()
+    at.run()
+    assert not at.exception, at.exception
+    images = at.get("image")
+    assert len(images) == 3, images
