@@ -176,6 +176,23 @@ def test_broken_ifczip_is_an_ifc_read_error(tmp_path):
         open_ifc(bad)
 
 
+def test_damaged_line_is_reported_with_its_line_number(small, tmp_path):
+    path, _ = small
+    text = path.read_text()
+    damaged = text.replace("IFCWALL(", "IFCWALL(((garbage", 1)
+    line = next(i for i, row in enumerate(damaged.splitlines(), 1) if "garbage" in row)
+    bad = tmp_path / "damaged.ifc"
+    bad.write_text(damaged)
+    model = load_model(bad, use_cache=False, geometry=False)
+    assert "parse error" in model.warnings[0] and "elements may be missing" in model.warnings[0]
+    assert any(w.startswith(f"{bad} line {line}: ") and "garbage" in w for w in model.warnings)
+
+
+def test_clean_file_has_no_parse_warnings(small):
+    path, _ = small
+    assert load_model(path, use_cache=False, geometry=False).warnings == ()
+
+
 # -- real files --------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: getattr(p, "name", "absent"))
 def test_element_count_matches_independent_count(path):

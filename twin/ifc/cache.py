@@ -47,7 +47,7 @@ __all__ = [
     "save_meshes_entry",
 ]
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 """Version of the cache layout and of the record fields; part of every key."""
 
 

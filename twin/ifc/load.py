@@ -23,6 +23,7 @@ __all__ = ["load_model", "load_file"]
 
 _ELEMENT_FIELDS = tuple(f.name for f in fields(Element) if f.name != "bbox")
 _TUPLE_FIELDS = ("materials", "systems", "placement")
+_MAX_PARSE_PROBLEMS = 10
 
 
 def _records_payload(records: FileRecords) -> dict[str, Any]:
@@ -100,8 +101,14 @@ def load_file(
 
     ifc_file = None
     if records is None:
-        ifc_file = open_ifc(p)
+        problems: list[str] = []
+        ifc_file = open_ifc(p, problems)
         records = read_file(ifc_file, str(path), sha256=sha)
+        if problems:
+            shown = problems[:_MAX_PARSE_PROBLEMS]
+            more = len(problems) - len(shown)
+            head = f"{path}: {len(problems)} parse error(s); damaged lines were skipped, elements may be missing"
+            records = replace(records, warnings=(head, *shown, *([f"... and {more} more"] if more else []), *records.warnings))
         if use_cache:
             _cache.save_records_entry(directory, records_key, _records_payload(records))
     meshes: dict[str, Mesh] = {}

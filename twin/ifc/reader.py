@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
 _EXCLUDED = ("IfcFeatureElement", "IfcVirtualElement")
 _STEP_MAGIC = b"ISO-10303-21;"
 _STEP_END = b"END-ISO-10303-21;"
+_NEWLINE = b"\n"
 # Measure types of property values that are converted to SI (and the unit kind they use).
 _MEASURE_KINDS = {
     "IfcLengthMeasure": "LENGTHUNIT",
@@ -90,13 +92,37 @@ def _check_step_text(path: Path) -> None:
         )
 
 
-def open_ifc(path: str | os.PathLike[str]) -> ifcopenshell.file:
+def _parse_problems(path: Path, log: str) -> list[str]:
+    """Error lines of ifcopenshell's parser log as 'file line N: message' (offsets made lines)."""
+    problems = []
+    data: bytes | None = None
+    for line in log.splitlines():
+        if not line.startswith("[error]"):
+            continue
+        message = re.sub(r"^\[error\](\s*\[[^\]]*\])*\s*", "", line)
+        match = re.search(r" at offset (\d+)$", message)
+        where = ""
+        if match:
+            if data is None:
+                data = path.read_bytes() if path.suffix.lower() == ".ifc" else b""
+            offset = int(match.group(1))
+            message = message[: match.start()]
+            if data:
+                where = f" line {data.count(_NEWLINE, 0, offset) + 1}"
+        problems.append(f"{path}{where}: {message}")
+    return problems
+
+
+def open_ifc(path: str | os.PathLike[str], problems: list[str] | None = None) -> ifcopenshell.file:
     """Open an IFC file, turning every failure into an error that names the file.
 
     Parameters
     ----------
     path : str or path-like
         An ``.ifc`` (STEP) file; ``.ifczip`` and ``.ifcxml`` are passed to ifcopenshell as they are.
+    problems : list of str, optional
+        Receives the parser's errors on damaged lines (``"file line N: message"``). ifcopenshell
+        skips such lines and reads the rest, so elements may be missing: callers should show these.
 
     Returns
     -------
@@ -123,6 +149,7 @@ def open_ifc(path: str | os.PathLike[str]) -> ifcopenshell.file:
         raise IfcReadError(f"{p}: is a directory, expected an IFC file")
     if p.suffix.lower() not in (".ifczip", ".ifcxml", ".zip", ".xml"):
         _check_step_text(p)
+    ifcopenshell.ifcopenshell_wrapper.get_log()  # drain earlier messages: the log is global
     try:
         ifc_file = ifcopenshell.open(str(p))
     except ifcopenshell.SchemaError as exc:
@@ -133,6 +160,8 @@ def open_ifc(path: str | os.PathLike[str]) -> ifcopenshell.file:
         raise IfcReadError(f"{p}: cannot be read as IFC ({exc or type(exc).__name__})") from None
     if not isinstance(ifc_file, ifcopenshell.file):
         raise IfcReadError(f"{p}: cannot be read as IFC (ifcopenshell returned {type(ifc_file).__name__})")
+    if problems is not None:
+        problems.extend(_parse_problems(p, ifcopenshell.ifcopenshell_wrapper.get_log()))
     return ifc_file
 
 
