@@ -30,7 +30,9 @@ class Forecast:
 
     ``finish`` holds ``p10``, ``p50``, ``p80``, ``p90`` and ``mean`` date-times; ``cpm_finish`` the
     deterministic CPM finish of the progressed, rescaled schedule; ``plan_finish`` the baseline CPM
-    finish; ``factors`` the duration factor per trade (``"*"``: the project) applied to work not started.
+    finish; ``factors`` the duration factor per trade (``"*"``: the project) applied to work not started;
+    ``plan_simulation`` the plan's own simulated ``p50``/``p80`` with the same runs and seed (None when
+    not computed), so that the effect of progress can be told from what the simulator adds to the CPM.
     """
 
     data_date: datetime
@@ -42,6 +44,7 @@ class Forecast:
     deterministic: bool
     factors: Mapping[str, float] = field(default_factory=dict)
     productivity: Mapping[str, Productivity] = field(default_factory=dict)
+    plan_simulation: Mapping[str, datetime] | None = None   # the plan's own P50/P80 (same runs and seed)
 
     @property
     def p50(self) -> datetime:
@@ -54,7 +57,8 @@ class Forecast:
     def to_dict(self) -> dict[str, Any]:
         return {"data_date": self.data_date, **{k: v for k, v in self.finish.items()},
                 "cpm_finish": self.cpm_finish, "plan_finish": self.plan_finish, "runs": self.runs,
-                "seed": self.seed, "deterministic": self.deterministic, "factors": dict(self.factors)}
+                "seed": self.seed, "deterministic": self.deterministic, "factors": dict(self.factors),
+                "plan_p50": (self.plan_simulation or {}).get("p50"), "plan_p80": (self.plan_simulation or {}).get("p80")}
 
 
 def baseline_dates(schedule: Schedule) -> tuple[dict[str, tuple[datetime, datetime]], datetime | None]:
@@ -134,6 +138,7 @@ def run_forecast(
     productivity: bool = True,
     prior_strength: float = 2.0,
     plan_finish: datetime | None = None,
+    plan_simulation: bool | Mapping[str, datetime] = False,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[Forecast, Any]:
     """Forecast the finish of a progressed schedule (see the module docstring).
@@ -148,6 +153,8 @@ def run_forecast(
     productivity : scale work not started by the observed factors (False: plan durations)
     prior_strength : ``k`` of the shrinkage estimate (finished-activity equivalents)
     plan_finish : the baseline finish to report (default: computed from ``progressed``)
+    plan_simulation : True to also simulate the plan (progress removed, plan durations) with the same
+        runs and seed; a mapping ``{p50, p80}`` to reuse figures computed before; False for neither
 
     Returns
     -------
@@ -167,6 +174,18 @@ def run_forecast(
     if plan_finish is None:
         plan_finish = baseline_dates(progressed)[1]
     trade_factors = {k: (p.factor if productivity else 1.0) for k, p in estimates.items()}
+    plan_sim = dict(plan_simulation) if isinstance(plan_simulation, Mapping) else None
+    if plan_simulation is True:
+        from twin.errors import TwinError
+        from twin.progress import strip_progress
+
+        plan_cfg = _config(config, strip_progress(progressed), {})
+        plan_cfg = plan_cfg.deterministic() if deterministic else plan_cfg
+        try:
+            pct = finish_percentiles(run_monte_carlo(plan_cfg, runs=runs, seed=seed, workers=workers))
+            plan_sim = {"p50": pct["p50"], "p80": pct["p80"]}
+        except TwinError:   # a plan that cannot be simulated without its progress (corrupt durations)
+            plan_sim = None
     fc = Forecast(dd, finish_percentiles(result), result.cpm_finish, plan_finish, runs, seed,
-                  bool(result.deterministic), trade_factors, estimates)
+                  bool(result.deterministic), trade_factors, estimates, plan_sim)
     return fc, result

@@ -87,9 +87,15 @@ def forecast_history_chart(snapshots: Sequence[Any], *, plan_finish: datetime | 
                                  line=dict(color="#1f77b4", width=2.5)))
         fig.add_trace(go.Scatter(x=x, y=[s.finish["p80"] for s in snapshots], mode="lines+markers", name="P80",
                                  line=dict(color="#ff7f0e", width=2, dash="dash")))
+    plan_sim = [s for s in snapshots if getattr(s, "plan_p50", None) is not None]
+    if plan_sim:
+        p = plan_sim[-1].plan_p50
+        xs = [x[0], x[-1]] if len(x) > 1 else [x[0] - timedelta(days=3), x[0] + timedelta(days=3)]
+        fig.add_trace(go.Scatter(x=xs, y=[p, p], mode="lines", name="Plan P50 (simulated)",
+                                 line=dict(color="#1f77b4", dash="dot", width=1.5)))
     if plan_finish is not None and snapshots:
         fig.add_trace(go.Scatter(x=[x[0], x[-1]] if len(x) > 1 else [x[0] - timedelta(days=3), x[0] + timedelta(days=3)],
-                                 y=[plan_finish, plan_finish], mode="lines", name="Planned finish",
+                                 y=[plan_finish, plan_finish], mode="lines", name="Planned finish (CPM)",
                                  line=dict(color="#555", dash="dot")))
     fig.update_layout(title="Forecast finish at each update", template="plotly_white",
                       xaxis=dict(title="data date", type="date"), yaxis=dict(title="finish", type="date"),
@@ -201,9 +207,11 @@ def _headline(state: Any) -> str:
 
     kpis = [("Data date", show_data_date(state.data_date)), ("Planned", f"{p.planned_percent:.1f} %"),
             ("Actual", f"{p.actual_percent:.1f} %"), ("SPI", _f(p.spi)), ("Status", _dot(p.light)),
-            ("Planned finish", _d(state.plan_finish))]
+            ("Planned finish (CPM)", _d(state.plan_finish))]
     if fc is not None:
         kpis += [("Forecast P50", _d(fc.p50)), ("Forecast P80", _d(fc.p80))]
+        if fc.plan_p50 is not None:
+            kpis.append(("Plan P50 (simulated)", _d(fc.plan_p50)))
         prev = [s for s in state.forecasts if (s.data_date, s.id) < (fc.data_date, fc.id)]
         if prev:
             ch = (fc.p50 - prev[-1].p50).total_seconds() / 86400.0
@@ -306,8 +314,8 @@ def _forecast_table(state: Any) -> str:
     from twin.progress import show_data_date
 
     rows = [[show_data_date(s.data_date), _d(s.finish["p10"]), _d(s.p50), _d(s.p80), _d(s.finish["p90"]),
-             _f(s.spi), str(s.runs)] for s in state.forecasts]
-    return _table(["data date", "P10", "P50", "P80", "P90", "SPI", "runs"], rows, {5, 6})
+             _d(s.plan_p50), _f(s.spi), str(s.runs)] for s in state.forecasts]
+    return _table(["data date", "P10", "P50", "P80", "P90", "plan P50 (simulated)", "SPI", "runs"], rows, {6, 7})
 
 
 def write_report(report: Report, path: str | os.PathLike) -> Path:

@@ -83,6 +83,9 @@ def test_a_second_update_reports_the_previous_forecast_and_the_change(schedule_c
     assert code == 0, err
     prev = out["previous_forecast"]
     assert prev["data_date"] == "2027-03-11T00:00" and out["forecast"]["data_date"] == "2027-03-18T00:00"
+    # the plan's own simulation (same runs and seed) is computed once and reused while the plan is unchanged
+    assert prev["plan_p50"] and out["forecast"]["plan_p50"] == prev["plan_p50"]
+    assert prev["plan_p50"] <= out["forecast"]["p50"]
     assert out["change_days"]["p50"] == pytest.approx(
         (_iso(out["forecast"]["p50"]) - _iso(prev["p50"])).total_seconds() / 86400)
     # history was replayed: A (week 1) is still complete in week 2's status

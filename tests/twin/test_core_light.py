@@ -35,4 +35,4 @@ def test_the_migrations_ship_as_a_package():
 
     assert (MIGRATIONS / "__init__.py").exists() and (MIGRATIONS / "versions" / "__init__.py").exists()
     revs = [r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()]
-    assert revs == ["0001"]
+    assert revs == ["0002", "0001"]

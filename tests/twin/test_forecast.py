@@ -40,6 +40,18 @@ def test_no_progress_at_the_start_is_the_plans_own_simulation(tmp_path):
     fc, res = run_forecast(apply_progress(s, [], s.start), runs=300, seed=11)
     assert np.array_equal(res.project_finish, plan.project_finish)
     assert fc.factors["*"] == 1.0 and fc.plan_finish == datetime(2027, 4, 9, 17)
+    fc2, _ = run_forecast(apply_progress(s, [], s.start), runs=300, seed=11, plan_simulation=True)
+    assert fc2.plan_simulation == {"p50": fc.p50, "p80": fc.p80}
+
+
+def test_the_plans_own_simulation_is_given_beside_the_forecast(tmp_path):
+    s = _chain(tmp_path)
+    slow_recs, slow_dd = _done(3, 6)
+    fc, _ = run_forecast(apply_progress(s, slow_recs, slow_dd), runs=200, seed=2, plan_simulation=True)
+    plan = run_monte_carlo(SimConfig(s), runs=200, seed=2, workers=1)
+    from twin.sim.results import finish_percentiles
+
+    assert fc.plan_simulation["p50"] == finish_percentiles(plan)["p50"] < fc.p50
 
 
 def test_actuals_on_plan_forecast_the_plan_finish(tmp_path):

@@ -46,7 +46,7 @@ def test_upgrade_from_empty_gives_the_models_tables_and_downgrade_removes_them(d
     engine = create_engine(db_url)
     assert current_revision(engine) is None
     upgrade(engine)
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() == "0002"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), t.metadata)
     assert diff == []
@@ -186,3 +186,35 @@ def test_a_postgres_server_that_does_not_answer_is_a_clear_error(pg_server):
     host, port = pg_server
     with pytest.raises(StoreError, match="postgresql"):
         open_store(f"postgresql+psycopg://postgres@{host}:1/none")
+
+
+def test_upgrading_a_0001_database_keeps_its_history(db_url):
+    """A database written by the first schema gets the plan-simulation columns; its rows survive both ways."""
+    engine = create_engine(db_url)
+    upgrade(engine, "0001")
+    store = open_store(db_url, migrate=False)
+    with store.engine.begin() as conn:   # a forecast as revision 0001 wrote it (no plan columns)
+        conn.execute(t.projects.insert().values(name="p", created_at=D1))
+        conn.execute(t.scenarios.insert().values(project_id=1, key=KEY, name="s", created_at=D1))
+        conn.execute(t.imports.insert().values(scenario_id=1, data_date=D1, content_hash="h", source="", kind="csv",
+                                               rows=0, created_at=D1))
+        cols = {c["name"] for c in inspect(conn).get_columns("forecasts")}
+        assert "plan_p50" not in cols
+        row = {c: v for c, v in _forecast_row_0001().items() if c in cols}
+        conn.execute(t.forecasts.insert().values(**row))
+    upgrade(engine)
+    (snap,) = get_forecasts(store, KEY)
+    assert snap.p50 == datetime(2027, 4, 12, 17) and snap.plan_p50 is None
+    downgrade(engine, "0001")
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(t.imports)).scalar_one() == 1
+        assert "plan_p50" not in {c["name"] for c in inspect(conn).get_columns("forecasts")}
+    store.close()
+    engine.dispose()
+
+
+def _forecast_row_0001() -> dict:
+    p50 = datetime(2027, 4, 12, 17)
+    return {"scenario_id": 1, "import_id": 1, "data_date": D1, "created_at": D1, "p10": p50, "p50": p50, "p80": p50,
+            "p90": p50, "mean": p50, "cpm_finish": p50, "plan_finish": p50, "runs": 10, "seed": 1,
+            "deterministic": False, "spi": 1.0, "factors": {}, "lights": {}, "note": ""}

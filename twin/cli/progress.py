@@ -51,7 +51,10 @@ def _print(out: dict[str, Any]) -> None:
                   f"SPI {spi}, {_LIGHT[p['light']]}  ({p['counts']['green']} green, {p['counts']['yellow']} yellow, "
                   f"{p['counts']['red']} red)")
     if fc is not None:
-        line = f"forecast finish: P50 {fc['p50']:%Y-%m-%d}, P80 {fc['p80']:%Y-%m-%d} (plan {fc['plan_finish']:%Y-%m-%d})"
+        plan = f"plan: CPM {fc['plan_finish']:%Y-%m-%d}" if fc["plan_finish"] else "plan: no baseline"
+        if fc.get("plan_p50"):
+            plan += f", simulated P50 {fc['plan_p50']:%Y-%m-%d}"
+        line = f"forecast finish: P50 {fc['p50']:%Y-%m-%d}, P80 {fc['p80']:%Y-%m-%d} ({plan})"
         if prev is not None:
             ch = out["change_days"]
             line += f"; since {show_data_date(prev['data_date'])}: P50 {ch['p50']:+.1f} d, P80 {ch['p80']:+.1f} d"

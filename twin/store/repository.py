@@ -81,6 +81,8 @@ class ForecastSnapshot:
     spi: float | None
     factors: Mapping[str, float] = field(default_factory=dict)
     lights: Mapping[str, str] = field(default_factory=dict)
+    plan_p50: datetime | None = None        # the plan's own simulation, same runs and seed
+    plan_p80: datetime | None = None
 
     @property
     def p50(self) -> datetime:
@@ -94,7 +96,8 @@ class ForecastSnapshot:
         return {"id": self.id, "import_id": self.import_id, "data_date": self.data_date,
                 "created_at": self.created_at, **dict(self.finish), "cpm_finish": self.cpm_finish,
                 "plan_finish": self.plan_finish, "runs": self.runs, "seed": self.seed,
-                "deterministic": self.deterministic, "spi": self.spi, "factors": dict(self.factors)}
+                "deterministic": self.deterministic, "spi": self.spi, "factors": dict(self.factors),
+                "plan_p50": self.plan_p50, "plan_p80": self.plan_p80}
 
 
 def default_url(scenario: str | os.PathLike[str]) -> str:
@@ -226,7 +229,9 @@ def _forecast_row(scenario_id: int, import_id: int | None, forecast: Any, spi: f
             "mean": fin["mean"], "cpm_finish": forecast.cpm_finish, "plan_finish": forecast.plan_finish,
             "runs": forecast.runs, "seed": forecast.seed, "deterministic": bool(forecast.deterministic),
             "spi": spi, "factors": {k: float(v) for k, v in dict(forecast.factors).items()},
-            "lights": dict(lights), "note": ""}
+            "lights": dict(lights), "note": "",
+            "plan_p50": (getattr(forecast, "plan_simulation", None) or {}).get("p50"),
+            "plan_p80": (getattr(forecast, "plan_simulation", None) or {}).get("p80")}
 
 
 def add_update(store: Store, update: ProgressUpdate, *, scenario_key: str, scenario_name: str = "",
@@ -319,7 +324,7 @@ def _snapshot(r: Any) -> ForecastSnapshot:
     return ForecastSnapshot(r.id, r.import_id, r.data_date, r.created_at,
                             {"p10": r.p10, "p50": r.p50, "p80": r.p80, "p90": r.p90, "mean": r.mean},
                             r.cpm_finish, r.plan_finish, r.runs, r.seed, bool(r.deterministic), r.spi,
-                            dict(r.factors or {}), dict(r.lights or {}))
+                            dict(r.factors or {}), dict(r.lights or {}), r.plan_p50, r.plan_p80)
 
 
 def get_forecasts(store: Store, scenario_key: str, *, as_of: datetime | None = None) -> list[ForecastSnapshot]:

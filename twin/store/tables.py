@@ -78,6 +78,8 @@ forecasts = Table(
     Column("mean", DateTime, nullable=False),
     Column("cpm_finish", DateTime, nullable=False),
     Column("plan_finish", DateTime),
+    Column("plan_p50", DateTime),      # the plan's own simulation (same runs and seed), revision 0002
+    Column("plan_p80", DateTime),
     Column("runs", Integer, nullable=False),
     Column("seed", Integer, nullable=False),
     Column("deterministic", Boolean, nullable=False, default=False),

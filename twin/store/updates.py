@@ -237,6 +237,7 @@ class UpdateOutcome:
 
         def fin(s: ForecastSnapshot | None) -> dict[str, Any] | None:
             return None if s is None else {**dict(s.finish), "cpm_finish": s.cpm_finish, "plan_finish": s.plan_finish,
+                                           "plan_p50": s.plan_p50, "plan_p80": s.plan_p80,
                                            "data_date": s.data_date, "runs": s.runs, "seed": s.seed}
 
         change = None
@@ -293,10 +294,12 @@ def record_progress(
                              str(actuals), dict(fc.factors) if fc is not None else {})
     history = get_progress(store, project.key, as_of)
     state = _state(project, merge_records(history, update.records), as_of, tolerance)
-    forecast, _ = run_forecast(state.progressed, config=project.config, runs=runs or project.runs or 500,
-                               seed=seed if seed is not None else (project.seed or 1), workers=workers,
+    n, sd = runs or project.runs or 500, seed if seed is not None else (project.seed or 1)
+    forecast, _ = run_forecast(state.progressed, config=project.config, runs=n, seed=sd, workers=workers,
                                deterministic=deterministic, prior_strength=prior_strength,
-                               plan_finish=state.plan_finish, progress=progress)
+                               plan_finish=state.plan_finish, progress=progress,
+                               plan_simulation=_plan_simulation(store, project.key, n, sd, deterministic,
+                                                                state.plan_finish))
     result = add_update(store, update, scenario_key=project.key, scenario_name=project.name, project=project.name,
                         kind=kind, forecast=forecast, spi=state.status.project.spi, lights=state.status.lights)
     history_fc = get_forecasts(store, project.key, as_of=as_of)
@@ -307,6 +310,17 @@ def record_progress(
                     for k, p in forecast.productivity.items()}
     return UpdateOutcome(len(records), (), result.already_imported, result.import_id, state, mine,
                          _previous(history_fc, mine), store.url, str(actuals), productivity)
+
+
+def _plan_simulation(store: Store, key: str, runs: int, seed: int, deterministic: bool,
+                     plan_finish: datetime | None) -> bool | dict[str, datetime]:
+    """Reuse the plan's simulated P50/P80 of an earlier forecast made with the same runs, seed, mode and
+    plan; else ask for a new one (True)."""
+    for s in reversed(get_forecasts(store, key)):
+        if (s.plan_p50 is not None and s.runs == runs and s.seed == seed and s.deterministic == deterministic
+                and s.plan_finish == plan_finish):
+            return {"p50": s.plan_p50, "p80": s.plan_p80}
+    return True
 
 
 def _previous(history: Sequence[ForecastSnapshot], current: ForecastSnapshot | None) -> ForecastSnapshot | None:

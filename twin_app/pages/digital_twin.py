@@ -235,16 +235,18 @@ def _forecast_tab(state: Any) -> None:
         st.info("No forecast stored for this data date.")
         return
     prev = [s for s in state.forecasts if (s.data_date, s.id) < (fc.data_date, fc.id)]
-    c = st.columns(4)
+    c = st.columns(5)
     delta = None if not prev else f"{(fc.p50 - prev[-1].p50).total_seconds() / 86400:+.1f} days"
     c[0].metric("P50 finish", f"{fc.p50:%Y-%m-%d}", delta=delta, delta_color="inverse")
     c[1].metric("P80 finish", f"{fc.p80:%Y-%m-%d}")
-    c[2].metric("Planned finish (CPM)", "n/a" if fc.plan_finish is None else f"{fc.plan_finish:%Y-%m-%d}")
-    c[3].metric("Runs", fc.runs)
+    c[2].metric("Plan P50 (simulated)", "n/a" if fc.plan_p50 is None else f"{fc.plan_p50:%Y-%m-%d}")
+    c[3].metric("Planned finish (CPM)", "n/a" if fc.plan_finish is None else f"{fc.plan_finish:%Y-%m-%d}")
+    c[4].metric("Runs", fc.runs)
     st.plotly_chart(forecast_history_chart(state.forecasts, plan_finish=state.plan_finish), width="stretch",
                     key="dt_history")
     st.dataframe([{"data date": show_data_date(s.data_date), "P10": s.finish["p10"], "P50": s.p50, "P80": s.p80,
-                   "P90": s.finish["p90"], "SPI": s.spi} for s in state.forecasts], hide_index=True, width="stretch")
+                   "P90": s.finish["p90"], "plan P50 (simulated)": s.plan_p50, "SPI": s.spi}
+                  for s in state.forecasts], hide_index=True, width="stretch")
     st.caption("Duration factors applied to work not started (shrinkage estimate per trade; * = project): "
                + ", ".join(f"{k} {v:.3f}" for k, v in sorted(fc.factors.items())))
 
