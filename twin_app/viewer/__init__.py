@@ -130,19 +130,27 @@ def viewer(geometry: ViewerGeometry, colours: NDArray[np.uint8], *, height: int 
     global _component
     if _component is None:
         _component = components.declare_component("twin_viewer", path=str(FRONTEND))
+    import streamlit as st
+
     colours = np.ascontiguousarray(colours, dtype=np.uint8)
     if colours.shape != (len(geometry.ids), 4):
         raise ValueError(f"colours must have shape ({len(geometry.ids)}, 4), got {colours.shape}")
+    # The browser keeps the geometry; it says which one it holds ("loaded"), and it is sent again only
+    # when that differs (first draw, another model, or a new iframe after a page change).
+    state_key = f"_twin_viewer_{key}"
+    last = st.session_state.get(state_key) if key else None
+    has = isinstance(last, dict) and last.get("loaded") == geometry.key
     value = _component(
-        ids=list(geometry.ids), points=geometry.points.tobytes(), triangles=geometry.triangles.tobytes(),
-        vertex_element=geometry.vertex_element.tobytes(), geometry_key=geometry.key,
+        ids=None if has else list(geometry.ids), points=None if has else geometry.points.tobytes(),
+        triangles=None if has else geometry.triangles.tobytes(),
+        vertex_element=None if has else geometry.vertex_element.tobytes(), geometry_key=geometry.key,
         colours=colours.tobytes(), height=int(height), focus=geometry.element_bounds(focus) if focus else None,
         camera_key=camera_key or ",".join(focus), status=status, background=background, key=key, default=None,
     )
+    if key:
+        st.session_state[state_key] = value
     if not isinstance(value, dict):
         return None
-    import streamlit as st
-
     seen = f"_twin_viewer_clicks_{key}"
     if st.session_state.get(seen) == value.get("clicks"):
         return None                       # the same click as on an earlier run

@@ -50,8 +50,15 @@
         picked = S.ids[S.vertexElement[vertex]] || null;
       }
       S.clicks += 1;
-      send("streamlit:setComponentValue", { value: { picked: picked, clicks: S.clicks }, dataType: "json" });
+      S.picked = picked;
+      report();
     });
+  }
+
+  // Tell Python what the browser holds (the geometry key) and the last click.
+  function report() {
+    send("streamlit:setComponentValue", {
+      value: { loaded: S.geometryKey, picked: S.picked || null, clicks: S.clicks }, dataType: "json" });
   }
 
   function setGeometry(args) {
@@ -130,10 +137,16 @@
     ensureWindow(args.background);
     S.grw.resize();
     if (args.geometry_key !== S.geometryKey) {
+      if (!args.points) {            // Python thinks we hold it (a new iframe): ask for the geometry
+        S.geometryKey = null;
+        report();
+        return;
+      }
       S.ids = args.ids;
       setGeometry(args);
       S.geometryKey = args.geometry_key;
       S.cameraKey = null;
+      report();
     }
     setColours(new Uint8Array(args.colours));
     const cameraKey = args.geometry_key + "|" + (args.camera_key || "");
