@@ -218,3 +218,14 @@ def _forecast_row_0001() -> dict:
     return {"scenario_id": 1, "import_id": 1, "data_date": D1, "created_at": D1, "p10": p50, "p50": p50, "p80": p50,
             "p90": p50, "mean": p50, "cpm_finish": p50, "plan_finish": p50, "runs": 10, "seed": 1,
             "deterministic": False, "spi": 1.0, "factors": {}, "lights": {}, "note": ""}
+
+
+def test_a_database_from_a_newer_twin_is_refused_with_a_reason(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.sqlite'}"
+    open_store(url).close()
+    con = sqlite3.connect(tmp_path / "new.sqlite")
+    con.execute("UPDATE alembic_version SET version_num = '0099'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="written by a newer twin"):
+        open_store(url)
