@@ -44,6 +44,7 @@ def test_json_has_the_documented_keys_and_values(runner, broken, tmp_path):
     assert data["elements"] == 4
     assert data["by_class"] == {"IfcWall": 2, "IfcBuildingElementProxy": 1, "IfcDuctSegment": 1}
     assert (data["with_geometry"], data["without_geometry"]) == (2, 2)
+    assert data["files"][0]["storey_levels"][0]["elevation"] == pytest.approx(3.0)  # 3000 mm
     assert data["bbox"] == [[pytest.approx(0.0), pytest.approx(1.0), pytest.approx(3.0)],
                             [pytest.approx(11.0), pytest.approx(1.2), pytest.approx(6.0)]]
 
@@ -61,7 +62,7 @@ def test_table_output_is_readable(runner, broken, tmp_path):
     path, _ = broken
     result = _info(runner, path, "--cache-dir", tmp_path)
     assert result.exit_code == 0
-    for text in ("IFC4", "MILLIMETRE", "Level 1", "IfcWall", "with geometry", "bounding box"):
+    for text in ("IFC4", "MILLIMETRE", "Level 1 (+3.00 m)", "IfcWall", "with geometry", "bounding box"):
         assert text in result.stdout
 
 

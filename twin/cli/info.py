@@ -38,7 +38,11 @@ def _print_table(summary: dict[str, Any]) -> None:
         table.add_row("project", f["project"] or "-")
         units = f["units"]
         table.add_row("length unit", f"{units['length']} (x {units['length_scale_to_m']:g} to metres)")
-        table.add_row("storeys", ", ".join(f["storeys"]) or "-")
+        levels = [
+            f"{lv['name']} ({lv['elevation']:+.2f} m)" if lv["elevation"] is not None else lv["name"]
+            for lv in f["storey_levels"]
+        ]
+        table.add_row("storeys", ", ".join(levels) or "-")
         table.add_row("elements", str(f["elements"]))
         if f["with_geometry"] is not None:
             table.add_row("with geometry", str(f["with_geometry"]))

@@ -59,6 +59,11 @@ def summarize_model(model: BuildingModel, *, geometry: bool = True) -> dict[str,
                 "project": f.project,
                 "units": {"length": f.length_unit, "length_scale_to_m": f.length_scale},
                 "storeys": [s.name for s in model.storeys if s.file == f.path],
+                "storey_levels": [
+                    {"name": s.name, "global_id": s.global_id, "elevation": s.elevation}
+                    for s in model.storeys
+                    if s.file == f.path
+                ],
                 **summarize_elements(mine, model.meshes, geometry),
             }
         )
