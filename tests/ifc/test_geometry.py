@@ -70,6 +70,15 @@ def test_progress_reaches_total(broken_model):
     assert calls and calls[-1][0] == calls[-1][1] == 3  # two walls and the broken proxy
 
 
+def test_progress_reaches_total_with_worker_processes(broken_model):
+    path, _ = broken_model
+    calls = []
+    tessellate(open_ifc(path), str(path), processes=True, workers=2,
+               progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (3, 3)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
 def test_second_load_comes_from_cache(broken_model, tmp_path, monkeypatch):
     path, ids = broken_model
     first = load_model(path, cache_dir=tmp_path)
