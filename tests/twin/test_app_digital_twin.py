@@ -106,3 +106,20 @@ def test_forecast_tab_and_3d_views_after_an_update(scenario):
     assert not at.exception, at.exception
     images = at.get("image")
     assert len(images) == 3, images
+
+
+def test_rows_typed_into_the_entry_table_become_progress_csv():
+    from datetime import date
+
+    import pandas as pd
+
+    from twin.importers.csv import read_csv  # noqa: F401  (the app imports the same library)
+    from twin_app.pages.digital_twin import entry_csv
+
+    frame = pd.DataFrame([{"activity_id": "A", "actual_start": date(2027, 3, 1), "actual_finish": None,
+                           "percent_complete": 40.0, "remaining_days": float("nan"), "reported_by": "Ann"},
+                          {"activity_id": None, "actual_start": None, "actual_finish": None, "percent_complete": None,
+                           "remaining_days": None, "reported_by": None}])
+    assert entry_csv(frame) == ("activity_id,actual_start,actual_finish,percent_complete,remaining_days,reported_by\n"
+                                "A,2027-03-01,,40,,Ann\n")
+    assert entry_csv(frame.iloc[1:]) == ""

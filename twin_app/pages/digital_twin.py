@@ -125,6 +125,54 @@ def _store(project: Any) -> Any:
     return open_store(db_url(project))
 
 
+ENTRY_COLUMNS = ("activity_id", "actual_start", "actual_finish", "percent_complete", "remaining_days", "reported_by")
+
+
+def _entry_frame() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame({"activity_id": pd.Series(dtype="object"), "actual_start": pd.Series(dtype="object"),
+                         "actual_finish": pd.Series(dtype="object"), "percent_complete": pd.Series(dtype="float"),
+                         "remaining_days": pd.Series(dtype="float"), "reported_by": pd.Series(dtype="object")})
+
+
+def _entry_columns(ids: list[str]) -> dict[str, Any]:
+    cc = st.column_config
+    return {"activity_id": cc.SelectboxColumn("activity", options=ids, required=True),
+            "actual_start": cc.DateColumn("actual start"), "actual_finish": cc.DateColumn("actual finish"),
+            "percent_complete": cc.NumberColumn("% complete", min_value=0.0, max_value=100.0),
+            "remaining_days": cc.NumberColumn("remaining days", min_value=0.0),
+            "reported_by": cc.TextColumn("reported by")}
+
+
+def entry_csv(frame: Any) -> str:
+    """Rows typed into the entry table as progress CSV text ("" when there are none)."""
+    import csv
+    import io
+    import math
+
+    rows = []
+    for rec in frame.to_dict("records") if frame is not None else []:
+        aid = rec.get("activity_id")
+        if aid is None or (isinstance(aid, float) and math.isnan(aid)) or not str(aid).strip():
+            continue
+        cells = []
+        for col in ENTRY_COLUMNS:
+            v = rec.get(col)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                cells.append("")
+            elif hasattr(v, "isoformat"):
+                cells.append(v.isoformat()[:10])
+            else:
+                cells.append(f"{v:g}" if isinstance(v, float) else str(v))
+        rows.append(cells)
+    if not rows:
+        return ""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([list(ENTRY_COLUMNS), *rows])
+    return out.getvalue()
+
+
 def _record_tab(project: Any, data: Any, tp: Any) -> None:
     from twin.progress import ProgressRejectedError, parse_data_date, show_data_date
     from twin.store.updates import record_progress
@@ -141,6 +189,9 @@ def _record_tab(project: Any, data: Any, tp: Any) -> None:
     seed = int(c[2].number_input("Seed", 0, 2**31 - 1, int(tp.seed or 1), key="dt_seed"))
     tol = float(c[3].number_input("Yellow band, % behind", 0.0, 100.0, 5.0, key="dt_tol"))
     upload = st.file_uploader("Progress file", type=["csv", "xer", "xml"], key="dt_upload")
+    st.caption("... or enter rows (dates are days; a finish means 100 %):")
+    entered = st.data_editor(_entry_frame(), num_rows="dynamic", key="dt_entry", width="stretch",
+                             column_config=_entry_columns(list(data.schedule.activities)))
     text = st.text_area("... or paste CSV rows", key="dt_paste", height=140,
                         placeholder="activity_id,actual_start,actual_finish,percent_complete\n"
                                     f"{next(iter(data.schedule.activities), 'A100')},{default},,40")
@@ -148,10 +199,12 @@ def _record_tab(project: Any, data: Any, tp: Any) -> None:
         return
     if upload is not None:
         path = save_upload(upload.name, upload.getvalue())
+    elif entry_csv(entered):
+        path = save_upload("entered.csv", entry_csv(entered).encode("utf-8"))
     elif text.strip():
         path = save_upload("pasted.csv", text.strip().encode("utf-8") + b"\n")
     else:
-        st.error("Upload a progress file or paste CSV rows first.")
+        st.error("Upload a progress file, enter rows or paste CSV rows first.")
         return
     when = parse_data_date(day)
     store = _store(project)
