@@ -184,6 +184,9 @@ def _record_tab(project: Any, data: Any, tp: Any) -> None:
                 "MS Project update, or CSV rows pasted below. A file with any bad row is refused whole.")
     c = st.columns([2, 1, 1, 1])
     default = (data.schedule.data_date or data.schedule.start or datetime.now()).date()
+    last = _last_data_date(project, tp)
+    if last is not None:   # a week after the last update (stored as the next midnight)
+        default = (last + timedelta(days=6)).date()
     day = c[0].date_input("Data date (progress up to the end of this day)", default, key="dt_data_date")
     runs = int(c[1].number_input("Forecast runs", 10, 5000, int(tp.runs or 200), step=50, key="dt_runs"))
     seed = int(c[2].number_input("Seed", 0, 2**31 - 1, int(tp.seed or 1), key="dt_seed"))
@@ -223,6 +226,17 @@ def _record_tab(project: Any, data: Any, tp: Any) -> None:
     else:
         st.success(f"Recorded {out.accepted} rows at {show_data_date(when)} "
                    f"(forecast P50 {out.forecast.p50:%Y-%m-%d}, P80 {out.forecast.p80:%Y-%m-%d}).")
+
+
+def _last_data_date(project: Any, tp: Any) -> datetime | None:
+    from twin.store import list_imports
+
+    store = _store(project)
+    try:
+        imports = list_imports(store, tp.key)
+    finally:
+        store.close()
+    return max((i["data_date"] for i in imports), default=None)
 
 
 def _state(project: Any, tp: Any) -> Any:
