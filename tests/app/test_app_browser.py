@@ -206,3 +206,26 @@ def test_a_clash_is_shown_highlighted_in_3d(page, server):
     assert orange > 0.002, "element B of the clash is not drawn in orange"
     page.screenshot(path=str(SHOTS / "clashes-page-run.png"), full_page=True)
     assert_no_exception(page)
+
+
+def test_the_viewer_redraws_after_page_changes(page, server):
+    """A new viewer iframe (another page, then back) asks for the geometry it does not hold."""
+    open_page(page, server, "model", "Model")
+    frame = page.frame_locator('iframe[title*="twin_viewer"]')
+    frame.locator("body[data-rendered]").wait_for()
+    page.get_by_role("link", name="4D").click()
+    page.get_by_role("heading", name="4D", exact=True).wait_for()
+    wait_idle(page)
+    page.get_by_text("Interactive 3D (vtk.js)").click()
+    frame.locator("body[data-rendered]").wait_for()
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    assert_not_blank(pixels(frame.locator("canvas").first.screenshot(path=str(SHOTS / "4d-vtkjs.png"))),
+                     "the 4D vtk.js view")
+    page.get_by_role("link", name="Model").click()
+    page.get_by_role("heading", name="Model", exact=True).wait_for()
+    frame.locator("body[data-rendered]").wait_for()
+    wait_idle(page)
+    page.wait_for_timeout(500)
+    assert_not_blank(pixels(frame.locator("canvas").first.screenshot()), "the model view after coming back")
+    assert_no_exception(page)

@@ -6,7 +6,7 @@
   const view = document.getElementById("view");
   const statusBox = document.getElementById("status");
   const S = { geometryKey: null, cameraKey: null, grw: null, renderer: null, renderWindow: null,
-              polydata: null, colours: null, vertexElement: null, cells: null, ids: [], picker: null,
+              polydata: null, colours: null, vertexElement: null, triangles: null, parts: null, ids: [], picker: null,
               clicks: 0, height: 0 };
 
   function send(type, data) {
@@ -44,10 +44,11 @@
       if (moved > 3 || !S.polydata) return;
       S.picker.pick([call.position.x, call.position.y, 0], S.renderer);
       const cell = S.picker.getCellId();
+      const hit = S.picker.getActors()[0];
+      const part = S.parts.find((p) => p.actor === hit);
       let picked = null;
-      if (cell >= 0 && S.cells) {
-        const vertex = S.cells[4 * cell + 1];
-        picked = S.ids[S.vertexElement[vertex]] || null;
+      if (cell >= 0 && part && 4 * cell + 1 < part.cells.length) {
+        picked = S.ids[S.vertexElement[part.cells[4 * cell + 1]]] || null;
       }
       S.clicks += 1;
       S.picked = picked;
@@ -61,25 +62,9 @@
       value: { loaded: S.geometryKey, picked: S.picked || null, clicks: S.clicks }, dataType: "json" });
   }
 
-  function setGeometry(args) {
-    const points = typed(args.points, Float32Array);
-    const triangles = typed(args.triangles, Uint32Array);
-    S.vertexElement = typed(args.vertex_element, Uint32Array);
-    const nTri = triangles.length / 3;
-    const cells = new Uint32Array(4 * nTri);
-    for (let t = 0; t < nTri; t++) {
-      cells[4 * t] = 3;
-      cells[4 * t + 1] = triangles[3 * t];
-      cells[4 * t + 2] = triangles[3 * t + 1];
-      cells[4 * t + 3] = triangles[3 * t + 2];
-    }
-    S.cells = cells;
-    if (S.actor) S.renderer.removeActor(S.actor);
+  function makeActor(points, colours, translucent) {
     const polydata = vtk.Common.DataModel.vtkPolyData.newInstance();
     polydata.getPoints().setData(points, 3);
-    polydata.getPolys().setData(cells);
-    const colours = vtk.Common.Core.vtkDataArray.newInstance({
-      name: "colours", numberOfComponents: 4, values: new Uint8Array(4 * (points.length / 3)) });
     polydata.getPointData().setScalars(colours);
     const mapper = vtk.Rendering.Core.vtkMapper.newInstance({ interpolateScalarsBeforeMapping: false });
     mapper.setInputData(polydata);
@@ -90,10 +75,44 @@
     actor.getProperty().setInterpolationToFlat();
     actor.getProperty().setAmbient(0.35);
     actor.getProperty().setDiffuse(0.75);
+    if (translucent) actor.setForceTranslucent(true); else actor.setForceOpaque(true);
     S.renderer.addActor(actor);
-    S.actor = actor;
-    S.polydata = polydata;
-    S.colours = colours;
+    return { polydata: polydata, actor: actor, cells: new Uint32Array(0) };
+  }
+
+  // Two actors share the points and colours: opaque elements in one (drawn solid), elements with
+  // some transparency (ghosts) in the other, so solid elements never blend with what is behind them.
+  function setGeometry(args) {
+    const points = typed(args.points, Float32Array);
+    const triangles = typed(args.triangles, Uint32Array);
+    S.vertexElement = typed(args.vertex_element, Uint32Array);
+    S.triangles = triangles;
+    if (S.parts) S.parts.forEach((p) => S.renderer.removeActor(p.actor));
+    S.colours = vtk.Common.Core.vtkDataArray.newInstance({
+      name: "colours", numberOfComponents: 4, values: new Uint8Array(4 * (points.length / 3)) });
+    S.parts = [makeActor(points, S.colours, false), makeActor(points, S.colours, true)];
+    S.polydata = S.parts[0].polydata;
+  }
+
+  function splitCells(rgba) {
+    const tri = S.triangles, ve = S.vertexElement, nTri = tri.length / 3;
+    let nSolid = 0;
+    for (let t = 0; t < nTri; t++) if (rgba[4 * ve[tri[3 * t]] + 3] === 255) nSolid++;
+    const solid = new Uint32Array(4 * nSolid), glass = new Uint32Array(4 * (nTri - nSolid));
+    let i = 0, j = 0;
+    for (let t = 0; t < nTri; t++) {
+      const a = rgba[4 * ve[tri[3 * t]] + 3];
+      if (a === 255) {
+        solid[i] = 3; solid[i + 1] = tri[3 * t]; solid[i + 2] = tri[3 * t + 1]; solid[i + 3] = tri[3 * t + 2]; i += 4;
+      } else if (a > 0) {
+        glass[j] = 3; glass[j + 1] = tri[3 * t]; glass[j + 2] = tri[3 * t + 1]; glass[j + 3] = tri[3 * t + 2]; j += 4;
+      }
+    }
+    [solid, glass.subarray(0, j)].forEach((cells, k) => {
+      S.parts[k].cells = cells;
+      S.parts[k].polydata.getPolys().setData(cells);
+      S.parts[k].polydata.modified();
+    });
   }
 
   function setCamera(args) {
@@ -124,7 +143,7 @@
       values[4 * v + 3] = rgba[e + 3];
     }
     S.colours.modified();
-    S.polydata.modified();
+    splitCells(rgba);
   }
 
   function render(args) {
