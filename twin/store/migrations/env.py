@@ -1,13 +1,13 @@
-"""Alembic environment of the twin store: runs on the connection that ``twin.store.migrate`` passes in."""
+"""Alembic environment of the twin store: runs on the connection that ``twin.store.migrate`` passes in.
+
+Importing it outside a migration run (e.g. ``pytest --doctest-modules``) does nothing.
+"""
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
 from twin.store.tables import metadata
-
-config = context.config
-connection = config.attributes.get("connection")
 
 
 def _run(conn) -> None:
@@ -17,9 +17,20 @@ def _run(conn) -> None:
         context.run_migrations()
 
 
-if connection is not None:
-    _run(connection)
-else:  # pragma: no cover - the store always passes a connection
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
-    with engine.begin() as conn:
-        _run(conn)
+def _main() -> None:
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+    else:  # pragma: no cover - the store always passes a connection
+        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        with engine.begin() as conn:
+            _run(conn)
+
+
+try:
+    context.config
+except AttributeError:   # not inside a migration run
+    pass
+else:
+    _main()
