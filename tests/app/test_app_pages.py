@@ -106,6 +106,25 @@ def test_generating_a_building_opens_it_with_the_generators_count(page_test, dem
     assert metrics(at)["Elements"] == str(count_elements(2, (2, 1), mep=False, stairs=True))
 
 
+def test_opening_the_demo_with_another_strategy(page_test, demo):
+    at = page_test("project", demo.project).run()
+    at.selectbox(key="demo_strategy").set_value("two-crews")
+    at.button(key="open_demo").click().run()
+    no_problem(at)
+    project = at.session_state["twin_project"]
+    assert project.source == "demo" and project.scenario.plan.strategy == "two-crews"
+
+
+def test_a_scenario_file_opens_as_the_project(page_test, demo):
+    at = page_test("project", demo.project).run()
+    at.text_input(key="scenario_path").set_value(str(demo.project.scenario.path))
+    at.button(key="open_scenario").click().run()
+    no_problem(at)
+    project = at.session_state["twin_project"]
+    assert project.source == "scenario" and project.scenario.path == demo.project.scenario.path
+    assert metrics(at)["Finish (CPM)"] == f"{demo.cpm.finish:%Y-%m-%d}"
+
+
 def test_a_missing_scenario_file_is_named(page_test, demo, tmp_path):
     at = page_test("project", demo.project).run()
     at.text_input(key="scenario_path").set_value(str(tmp_path / "nope.toml"))
