@@ -27,7 +27,7 @@ from typing import Any, Sequence
 from twin.errors import TwinError
 
 __all__ = ["Report", "ReportError", "build_report", "write_report", "write_pdf", "forecast_history_chart",
-           "progress_s_curve", "status_views", "LIGHT_COLOURS"]
+           "progress_s_curve", "status_views", "element_windows", "LIGHT_COLOURS"]
 
 LIGHT_COLOURS = {"green": "#2fbf4a", "yellow": "#f2b705", "red": "#e31a1c"}
 
@@ -130,8 +130,39 @@ def progress_s_curve(state: Any, n: int = 60) -> Any:
     return fig
 
 
+def element_windows(windows: dict, links: Sequence[tuple[str, str]], records: Sequence[Any]
+                    ) -> tuple[dict, list[tuple[str, str]]]:
+    """Give elements reported on their own (progress rows with a GlobalId) their own 4D window.
+
+    Each such element gets a window ``"<activity>@<GlobalId>"`` with its own actual dates (its
+    activity's current dates where it has none), and its link moves to it; other elements keep their
+    activity's window. Returns (windows, links), new objects.
+    """
+    from dataclasses import replace
+
+    own = {(r.activity_id, r.global_id): r for r in records if getattr(r, "global_id", None)}
+    if not own:
+        return dict(windows), list(links)
+    out, new_links = dict(windows), []
+    for aid, g in links:
+        r = own.get((aid, g))
+        w = windows.get(aid)
+        if r is None or w is None or r.actual_start is None:
+            new_links.append((aid, g))
+            continue
+        key = f"{aid}@{g}"
+        finish = r.actual_finish or max(w.finish, r.actual_start)
+        out[key] = replace(w, activity_id=key, start=r.actual_start, finish=finish, actual_start=r.actual_start,
+                           actual_finish=r.actual_finish)
+        new_links.append((key, g))
+    return out, new_links
+
+
 def status_views(state: Any, *, size: tuple[int, int] = (960, 600)) -> list[tuple[str, bytes]]:
     """3D snapshots at the data date: as planned, as built (late in red), traffic lights. PNG bytes.
+
+    In the as-built view, elements reported on their own take their own actual dates
+    (:func:`element_windows`).
 
     Raises
     ------
@@ -152,6 +183,7 @@ def status_views(state: Any, *, size: tuple[int, int] = (960, 600)) -> list[tupl
                for aid, (s, f) in state.baseline.items() if s is not None and aid in sched.activities}
     built = task_windows(sched, state.cpm.dates, baseline=state.baseline)
     links = [(a, g) for a, g in links if a in built]
+    built_windows, built_links = element_windows(built, links, state.records)
     if not links:
         raise InputError("no element is linked to a dated activity")
     out = []
@@ -159,7 +191,7 @@ def status_views(state: Any, *, size: tuple[int, int] = (960, 600)) -> list[tupl
         name = state.project.name
         view = FourDView(scene, planned, links, title=f"{name}: as planned")
         out.append(("As planned at the data date", png_bytes(view.render(dd)[0])))
-        view = FourDView(scene, built, links, title=f"{name}: as built")
+        view = FourDView(scene, built_windows, built_links, title=f"{name}: as built")
         out.append(("As built at the data date (late against the plan in red)", png_bytes(view.render(dd)[0])))
         lights = element_lights(state.status, links)
         view.show(dd)

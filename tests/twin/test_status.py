@@ -124,3 +124,18 @@ def test_the_as_built_curve_earns_work_between_its_actual_dates(schedule):
     assert len(curve) == 4                                               # nothing after the data date
     assert curve[0] == 0 and curve[1] == pytest.approx(100 * 40 / total)
     assert curve[2] == pytest.approx(100 * 72 / total) and curve[3] == pytest.approx(100 * (72 + 40) / total)
+
+
+def test_elements_reported_on_their_own_get_their_own_4d_window():
+    from twin.fourd import TaskWindow, build_timeline
+    from twin.report import element_windows
+
+    w = {"C": TaskWindow("C", datetime(2027, 3, 12, 8), datetime(2027, 3, 25, 17), actual_start=datetime(2027, 3, 12, 8))}
+    links = [("C", "g1"), ("C", "g2")]
+    recs = [ProgressRecord("C", datetime(2027, 3, 12, 8), datetime(2027, 3, 15, 17), 100.0, global_id="g1")]
+    windows, new_links = element_windows(w, links, recs)
+    assert new_links == [("C@g1", "g1"), ("C", "g2")] and windows["C@g1"].actual_finish == datetime(2027, 3, 15, 17)
+    states = build_timeline(windows, new_links, ["g1", "g2"]).state_at(datetime(2027, 3, 16, 8))
+    counts = states.count()      # g1 finished on its own on the 15th; g2 follows its activity, still under way
+    assert counts["complete"] == 1 and counts["in_progress"] == 1
+    assert element_windows(w, links, [])[1] == links
