@@ -257,3 +257,21 @@ def test_the_scenarios_progress_table_sets_the_database_and_the_tolerance(demo_s
     scen.write_text(text + '\n[progress]\ncolour = "red"\n')
     r = runner.invoke(app, ["progress", str(scen), "--actuals", str(csv), "--as-of", "2027-03-05"])
     assert r.exit_code == 1 and "site.toml: progress.colour: unknown key" in r.output
+
+
+def test_ms_project_actuals_are_imported(schedule_csv, tmp_path):
+    """An MS Project update (written here by twin's MSPDI writer from a progressed copy of the plan)."""
+    from datetime import datetime
+
+    from twin.importers import read_schedule, write_schedule
+    from twin.progress import ProgressRecord, apply_progress
+
+    plan = read_schedule(schedule_csv)
+    progressed = apply_progress(plan, [ProgressRecord("A", datetime(2027, 3, 1, 8), datetime(2027, 3, 8, 17), 100.0),
+                                       ProgressRecord("B", datetime(2027, 3, 9, 8), None, 25.0)],
+                                datetime(2027, 3, 11))
+    write_schedule(progressed, tmp_path / "update.xml")
+    code, out, err = _progress(schedule_csv, tmp_path / "update.xml", "2027-03-10")
+    assert code == 0, err
+    assert out["accepted"] == 2 and out["status"]["A"] == "green" and out["status"]["B"] == "red"
+    assert out["project"]["actual_percent"] == pytest.approx(100 * (40 + 8) / (40 + 32 + 80 + 48 + 64))
