@@ -12,8 +12,15 @@ import typer
 from twin.cli._common import app, console, err_console, handle_errors, print_json, progress_bar
 from twin.errors import InputError
 
-_DB = typer.Option("--db", help="Database URL (default: SQLite beside the scenario, NAME.twin.sqlite).")
+_DB = typer.Option("--db", help="Database URL (default: the scenario's progress.db, else SQLite beside it).")
 _JSON = typer.Option("--json", help="Machine-readable output on stdout.")
+_TOL = typer.Option("--tolerance", help="Yellow band: % of planned duration behind "
+                                        "(default: the scenario's progress.tolerance, else 5).")
+_PRIOR = typer.Option("--prior-strength", help="Shrinkage k, finished-activity equivalents "
+                                               "(default: the scenario's progress.prior_strength, else 2).")
+_RUNS = typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's, else 500).")
+_ACTUALS = typer.Option("--actuals", "-a", help="Progress CSV, or a P6/MS Project file with actuals.")
+_AS_OF = typer.Option("--as-of", help="Data date: 2027-03-12 (end of that day) or 2027-03-12T17:00.")
 
 
 def _store(scenario: Path, db: str | None, project=None):
@@ -74,15 +81,15 @@ def _print(out: dict[str, Any]) -> None:
 @handle_errors
 def progress_command(
     scenario: Annotated[Path, typer.Argument(help="Scenario .toml (or a schedule file).")],
-    actuals: Annotated[Path, typer.Option("--actuals", "-a", help="Progress CSV, or a P6/MS Project file with actuals.")],
-    as_of: Annotated[str, typer.Option("--as-of", help="Data date: 2027-03-12 (end of that day) or 2027-03-12T17:00.")],
+    actuals: Annotated[Path, _ACTUALS],
+    as_of: Annotated[str, _AS_OF],
     db: Annotated[Optional[str], _DB] = None,
-    runs: Annotated[Optional[int], typer.Option("--runs", "-n", help="Monte Carlo runs (default: the scenario's, else 500).")] = None,
+    runs: Annotated[Optional[int], _RUNS] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Seed (default: the scenario's, else 1).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-w", help="Worker processes for the simulation.")] = 1,
-    tolerance: Annotated[Optional[float], typer.Option("--tolerance", help="Yellow band: % of planned duration behind (default: [progress] tolerance, else 5).")] = None,
-    prior: Annotated[Optional[float], typer.Option("--prior-strength", help="Shrinkage k, finished-activity equivalents (default: [progress] prior_strength, else 2).")] = None,
-    deterministic: Annotated[bool, typer.Option("--deterministic", help="Forecast the CPM only (one run).")] = False,
+    tolerance: Annotated[Optional[float], _TOL] = None,
+    prior: Annotated[Optional[float], _PRIOR] = None,
+    deterministic: Annotated[bool, typer.Option("--deterministic", help="Forecast the CPM only.")] = False,
     top: Annotated[int, typer.Option("--top", help="Slipping activities listed.")] = 10,
     json_out: Annotated[bool, _JSON] = False,
 ) -> None:
@@ -139,7 +146,7 @@ def report_command(
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Data date (default: the latest recorded).")] = None,
     pdf: Annotated[Optional[Path], typer.Option("--pdf", help="Also write a PDF (headless Chromium).")] = None,
     no_3d: Annotated[bool, typer.Option("--no-3d", help="Leave out the 3D snapshots.")] = False,
-    tolerance: Annotated[Optional[float], typer.Option("--tolerance", help="Yellow band: % of planned duration behind (default: [progress] tolerance, else 5).")] = None,
+    tolerance: Annotated[Optional[float], _TOL] = None,
     top: Annotated[int, typer.Option("--top", help="Slipping activities listed.")] = 15,
     json_out: Annotated[bool, _JSON] = False,
 ) -> None:

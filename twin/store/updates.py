@@ -19,8 +19,8 @@ from twin.progress import (ProgressRecord, ProgressRejectedError, Rejection, act
 from twin.store.repository import (ForecastSnapshot, Store, add_update, find_import, forecast_for_import,
                                    get_forecasts, get_progress)
 
-__all__ = ["Project", "UpdateOutcome", "TwinState", "load_project", "progress_settings", "project_from_resolved", "read_actuals", "record_progress", "twin_state",
-           "merge_records"]
+__all__ = ["Project", "UpdateOutcome", "TwinState", "load_project", "progress_settings", "project_from_resolved",
+           "read_actuals", "record_progress", "twin_state", "merge_records"]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
