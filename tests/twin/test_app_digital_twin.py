@@ -80,6 +80,16 @@ def test_pasted_progress_is_recorded_and_the_status_shows_lights(scenario):
     lights = dict(zip(every["id"], every["status"]))
     assert lights["L00-Z1-FND"].endswith("green") and lights["L00-Z2-FND"].endswith("red")
     assert any(m.label == "SPI" for m in at.metric) and any(m.label == "P50 finish" for m in at.metric)
+    # the command line reads the same store and judges against the same plan
+    import json
+
+    from typer.testing import CliRunner
+
+    from twin.cli._common import app
+
+    r = CliRunner().invoke(app, ["report", str(scenario), "-o", str(scenario.parent / "r.html"), "--no-3d", "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["status"] == {k: v for k, v in lights.items()}
     at = _record(at, GOOD)                               # the same rows again: nothing changes
     assert any("already recorded" in i.value for i in at.info)
 

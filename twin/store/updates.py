@@ -20,6 +20,7 @@ from twin.store.repository import (ForecastSnapshot, Store, add_update, find_imp
                                    get_forecasts, get_progress)
 
 __all__ = ["Project", "UpdateOutcome", "TwinState", "load_project", "progress_settings", "project_from_resolved",
+           "project_from_scenario_model",
            "read_actuals", "record_progress", "twin_state", "merge_records"]
 
 
@@ -110,10 +111,16 @@ def load_project(path: str | Path, *, geometry: bool = False, progress: Callable
         from twin.sim.inputs import config_from_scenario
 
         scenario = load_scenario(p)
-        resolved = resolve(scenario, geometry=geometry, progress=progress)
+        model = None
+        if geometry:
+            from twin.ifc import load_model
+
+            (progress or (lambda _m: None))("reading model")
+            model = load_model([str(f) for f in scenario.model_files], geometry=True)
+        resolved = resolve(scenario, model=_without_meshes(model), progress=progress)
         config = config_from_scenario(resolved)
         settings = progress_settings(scenario)
-        return Project(str(p.resolve()), scenario.name, resolved.schedule, config, resolved.model,
+        return Project(str(p.resolve()), scenario.name, resolved.schedule, config, model or resolved.model,
                        tuple(config.element_links), scenario.uncertainty.runs, scenario.uncertainty.seed, p,
                        settings)
     from twin.sim.inputs import load_config
@@ -121,6 +128,29 @@ def load_project(path: str | Path, *, geometry: bool = False, progress: Callable
     config, runs, seed = load_config(p)
     return Project(str(p.resolve()), config.name, config.schedule, config, None,
                    tuple(config.schedule.element_links), runs, seed, p)
+
+
+def _without_meshes(model: Any) -> Any:
+    """The model as read without geometry (no meshes, no boxes from them), so that a generated plan and
+    the crane reach are the same whether geometry was loaded or not: ``twin.plan`` takes closed-mesh
+    volumes and box estimates when they are there, and ``twin progress`` loads no geometry."""
+    if model is None or not getattr(model, "meshes", None):
+        return model
+    from dataclasses import replace
+
+    elements = {g: (replace(e, bbox=None) if e.bbox is not None else e) for g, e in model.elements.items()}
+    return replace(model, meshes={}, elements=elements)
+
+
+def project_from_scenario_model(scenario: Any, model: Any, *, key: str | None = None) -> Project:
+    """A :class:`Project` from a scenario and an already loaded model (with meshes, e.g. the app's):
+    the schedule is resolved as ``twin progress`` resolves it (without meshes), the meshes are kept for
+    the 3D views."""
+    from dataclasses import replace
+    from twin.scenario import resolve
+
+    project = project_from_resolved(resolve(scenario, model=_without_meshes(model)), key=key)
+    return replace(project, model=model)
 
 
 def project_from_resolved(resolved: Any, *, key: str | None = None) -> Project:

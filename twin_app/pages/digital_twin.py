@@ -113,10 +113,14 @@ def db_url(project: Any) -> str:
 
 def twin_project(project: Any, data: Any) -> Any:
     """The store-side view of the app's project (``twin.store.updates.Project``), keyed by scenario file."""
-    from twin.store.updates import project_from_resolved
+    from twin.store.updates import project_from_scenario_model
 
-    path = getattr(project.scenario, "path", None)
-    return project_from_resolved(data.resolved, key=None if path is not None else f"app:{project.key}")
+    key = ("twin_store_project", project.key)
+    if key not in st.session_state:   # resolved as twin progress resolves it, so both see the same plan
+        path = getattr(project.scenario, "path", None)
+        st.session_state[key] = project_from_scenario_model(
+            project.scenario, data.model, key=None if path is not None else f"app:{project.key}")
+    return st.session_state[key]
 
 
 def _store(project: Any) -> Any:
