@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["MeshInfo", "mesh_info", "surfaces_cross", "min_distance", "penetration", "points_inside",
+__all__ = ["MeshInfo", "mesh_info", "translated", "meets_interior", "surfaces_cross", "min_distance", "penetration", "points_inside",
            "point_triangle_distance", "segment_distance", "mesh_volume", "EPS"]
 
 EPS = 1e-6          # metres: distances below this are contact
@@ -97,6 +97,13 @@ def _t_junctions_only(boundary: NDArray[np.float64]) -> bool:
     own = np.tile(np.arange(b), 3)
     d[np.arange(3 * b), own] = np.inf
     return bool(np.all(d.min(axis=1) < 1e-6))
+
+
+def translated(info: MeshInfo, offset: NDArray[np.float64]) -> MeshInfo:
+    """The same mesh moved by ``offset`` (closedness, convexity, normals and axes do not change)."""
+    o = np.asarray(offset, dtype=np.float64)
+    return MeshInfo(info.vertices + o, info.tris + o, info.lo + o, info.hi + o, info.tri_lo + o, info.tri_hi + o,
+                    info.normals, info.edges + o, info.closed, info.convex, info.edge_dirs, info.face_dirs)
 
 
 def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshInfo:
@@ -312,29 +319,42 @@ def surfaces_cross(a: MeshInfo, b: MeshInfo) -> NDArray | None:
 
 
 
+def _edges_near(info: MeshInfo, lo, hi) -> NDArray:
+    """Unique edges of ``info`` whose boxes touch the box [lo, hi]."""
+    e = info.edges
+    keep = np.all(np.minimum(e[:, 0], e[:, 1]) <= hi, axis=1) & np.all(np.maximum(e[:, 0], e[:, 1]) >= lo, axis=1)
+    return e[keep]
+
+
 def min_distance(a: MeshInfo, b: MeshInfo, limit: float = np.inf) -> tuple[float, NDArray, NDArray]:
     """Minimum distance between two mesh surfaces, and the closest points (on ``a``, on ``b``).
 
-    Only triangles within ``limit`` of the other mesh's box are examined; when nothing is closer than
-    ``limit`` the result is ``(inf, nan, nan)``. Crossing surfaces give 0 at a crossing point.
+    Only vertices, edges and triangles within ``limit`` of the other mesh's box are examined (the
+    closest points must lie there); when nothing is closer than ``limit`` the result is
+    ``(inf, nan, nan)``. Crossing surfaces give 0 at a crossing point; touching ones 0 too.
     """
     nan3 = np.full(3, np.nan)
-    ia = _box_filter(a, b.lo - limit, b.hi + limit) if np.isfinite(limit) else np.arange(len(a.tris))
-    ib = _box_filter(b, a.lo - limit, a.hi + limit) if np.isfinite(limit) else np.arange(len(b.tris))
+    big = 1e300
+    lim = limit if np.isfinite(limit) else big
+    ia = _box_filter(a, b.lo - lim, b.hi + lim)
+    ib = _box_filter(b, a.lo - lim, a.hi + lim)
     if len(ia) == 0 or len(ib) == 0:
         return np.inf, nan3, nan3
     ta, tb = a.tris[ia], b.tris[ib]
-    # crossings: an edge of one triangle set through the other
-    for tx, nx_, ty in ((ta, a.normals[ia], tb), (tb, b.normals[ib], ta)):
-        p = ty.reshape(-1, 3)
-        q = ty[:, [1, 2, 0], :].reshape(-1, 3)
-        si, _, _, x = _segment_crossings(p, q, tx, nx_)
+    ea = _edges_near(a, b.lo - lim, b.hi + lim)
+    eb = _edges_near(b, a.lo - lim, a.hi + lim)
+    # crossings: an edge of one mesh through a triangle of the other
+    for e, t, n in ((ea, tb, b.normals[ib]), (eb, ta, a.normals[ia])):
+        si, _, _, x = _segment_crossings(e[:, 0], e[:, 1], t, n)
         if len(si):
             return 0.0, x[0], x[0]
     best, pa, pb = np.inf, nan3, nan3
-    # vertices of a against triangles of b, and the reverse
-    for tx, ty, flip in ((ta, tb, False), (tb, ta, True)):
-        pts = np.unique(tx.reshape(-1, 3), axis=0)
+    # vertices of one against triangles of the other (vertices near the other's box only)
+    for x, y, ty, flip in ((a, b, tb, False), (b, a, ta, True)):
+        near = np.all((x.vertices >= y.lo - lim) & (x.vertices <= y.hi + lim), axis=1)
+        pts = x.vertices[near]
+        if not len(pts):
+            continue
         step = max(1, _CHUNK // len(ty))
         for s0 in range(0, len(pts), step):
             ps = pts[s0:s0 + step]
@@ -343,16 +363,17 @@ def min_distance(a: MeshInfo, b: MeshInfo, limit: float = np.inf) -> tuple[float
             if d[i, j] < best:
                 best = float(d[i, j])
                 pa, pb = (q[i, j], ps[i]) if flip else (ps[i], q[i, j])
+        if best <= EPS:
+            return best, pa, pb
     # edges against edges
-    ea = np.concatenate([ta[:, [0, 1]], ta[:, [1, 2]], ta[:, [2, 0]]])
-    eb = np.concatenate([tb[:, [0, 1]], tb[:, [1, 2]], tb[:, [2, 0]]])
-    step = max(1, _CHUNK // len(eb))
-    for s0 in range(0, len(ea), step):
-        es = ea[s0:s0 + step]
-        d, c1, c2 = segment_distance(es[:, None, 0], es[:, None, 1], eb[None, :, 0], eb[None, :, 1])
-        i, j = np.unravel_index(int(np.argmin(d)), d.shape)
-        if d[i, j] < best:
-            best, pa, pb = float(d[i, j]), c1[i, j], c2[i, j]
+    if len(ea) and len(eb):
+        step = max(1, _CHUNK // len(eb))
+        for s0 in range(0, len(ea), step):
+            es = ea[s0:s0 + step]
+            d, c1, c2 = segment_distance(es[:, None, 0], es[:, None, 1], eb[None, :, 0], eb[None, :, 1])
+            i, j = np.unravel_index(int(np.argmin(d)), d.shape)
+            if d[i, j] < best:
+                best, pa, pb = float(d[i, j]), c1[i, j], c2[i, j]
     if best > limit:
         return np.inf, nan3, nan3
     return best, pa, pb
@@ -476,6 +497,45 @@ def _thickness_v(p, direction, info: MeshInfo) -> NDArray:
     np.minimum.at(out, si, u * length)
     out[~np.isfinite(out)] = 0.0
     return out
+
+
+def meets_interior(c: MeshInfo, other: MeshInfo, eps: float = EPS) -> bool:
+    """Does any triangle of ``other`` enter the open interior of the convex solid ``c`` (by more
+    than ``eps``)? Separating-axis test per triangle, vectorised: ``c``'s face axes, the triangle's
+    normal, and cross products of the triangle's edges with ``c``'s edge directions. Triangles that
+    only lie on ``c``'s faces are separated (touching is not entering)."""
+    idx = _box_filter(other, c.lo + eps, c.hi - eps)
+    if not len(idx):
+        return False
+    t = other.tris[idx]                                                  # (k, 3, 3)
+    alive = np.ones(len(t), dtype=bool)
+    # c's face axes (shared by all triangles)
+    f = c.face_dirs
+    pc = c.vertices @ f.T                                                # (nv, f)
+    pt = t @ f.T                                                         # (k, 3, f)
+    alive &= ~np.any((pt.max(axis=1) <= pc.min(axis=0) + eps) | (pt.min(axis=1) >= pc.max(axis=0) - eps), axis=1)
+    if not alive.any():
+        return False
+    t = t[alive]
+    # the triangles' own normals
+    n = other.normals[idx][alive]
+    ok = np.einsum("ij,ij->i", n, n) > 0.5
+    pc = n @ c.vertices.T                                                # (k, nv)
+    pt = np.einsum("ij,ij->i", n, t[:, 0])
+    sep = ok & ((pc.min(axis=1) >= pt - eps) | (pc.max(axis=1) <= pt + eps))
+    t = t[~sep]
+    if not len(t):
+        return False
+    # edge x edge axes
+    e = np.stack([t[:, 1] - t[:, 0], t[:, 2] - t[:, 1], t[:, 0] - t[:, 2]], axis=1)       # (k, 3, 3)
+    ax = _cross(e[:, :, None, :], c.edge_dirs[None, None, :, :]).reshape(len(t), -1, 3)  # (k, 3d, 3)
+    ln = np.sqrt(np.einsum("kai,kai->ka", ax, ax))
+    valid = ln > 1e-9
+    ax = ax / np.where(valid, ln, 1.0)[..., None]
+    pc = np.einsum("kai,vi->kav", ax, c.vertices)                       # (k, 3d, nv)
+    pt = np.einsum("kai,kvi->kav", ax, t)                                # (k, 3d, 3)
+    sep = valid & ((pt.max(axis=2) <= pc.min(axis=2) + eps) | (pt.min(axis=2) >= pc.max(axis=2) - eps))
+    return bool(np.any(~sep.any(axis=1)))
 
 
 def penetration(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray, str]:

@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 
 from twin.clash import Clash, ExcludeRule, Selector, clash_id
-from twin.clashgeom import (EPS, MeshInfo, mesh_info, mesh_volume, min_distance, penetration, points_inside,
-                            surfaces_cross)
+from twin.clashgeom import (EPS, MeshInfo, _sat_depth, meets_interior, mesh_info, mesh_volume, min_distance, penetration,
+                            points_inside, surfaces_cross, translated)
 from twin.errors import InputError
 from twin.model import BuildingModel, Element, Mesh
 
@@ -83,41 +83,74 @@ def subclass_test(schema: str = "IFC4") -> Callable[[str, str], bool]:
 
 # ------------------------------------------------------------------------------- broad phase
 
-def candidate_pairs(lo: np.ndarray, hi: np.ndarray, in_a: np.ndarray, in_b: np.ndarray, margin: float
-                    ) -> np.ndarray:
-    """Pairs (i, j), i < j, of boxes that overlap after growing by ``margin`` (sort and sweep on x),
-    with one element in A and the other in B (either way round).
+def _pairs_after(order: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each position k of ``order``, pairs (order[k], order[k + 1 .. k + counts[k]])."""
+    n = len(order)
+    total = int(counts.sum())
+    ii = np.repeat(np.arange(n), counts)
+    offs = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return order[ii], order[ii + 1 + offs]
+
+
+def candidate_pairs(lo: np.ndarray, hi: np.ndarray, in_a: np.ndarray, in_b: np.ndarray, margin: float,
+                    *, max_cells: int = 512) -> np.ndarray:
+    """Pairs (i, j), i < j, of boxes that overlap after growing by ``margin``, with one element in A
+    and the other in B (either way round).
+
+    A uniform grid (cell = the 75th percentile of box sizes per axis): every box is entered in the cells it
+    spans, pairs sharing a cell are candidates; boxes spanning more than ``max_cells`` cells (slabs,
+    roofs, terrain) are tested against all boxes directly. Each pair is reported once.
 
     lo, hi : (n, 3) box corners; in_a, in_b : (n,) bool. Returns (p, 2) int64.
     """
     n = len(lo)
+    empty = np.zeros((0, 2), dtype=np.int64)
     if n < 2:
-        return np.zeros((0, 2), dtype=np.int64)
-    order = np.argsort(lo[:, 0], kind="stable")
-    xs = lo[order, 0]
-    end = np.searchsorted(xs, hi[order, 0] + margin, side="right")
-    counts = end - np.arange(n) - 1
-    counts = np.maximum(counts, 0)
-    out = []
-    step = 5_000_000
-    starts = np.arange(n)
-    # build in blocks of about ``step`` pairs
-    csum = np.cumsum(counts)
-    k0 = 0
-    while k0 < n:
-        k1 = int(np.searchsorted(csum, (csum[k0 - 1] if k0 else 0) + step, side="right"))
-        k1 = min(max(k1, k0 + 1), n)
-        c = counts[k0:k1]
-        ii = np.repeat(starts[k0:k1], c)
-        offs = np.arange(int(c.sum())) - np.repeat(np.cumsum(c) - c, c)
-        jj = ii + 1 + offs
-        a, b = order[ii], order[jj]
-        ok = np.all((lo[a] <= hi[b] + margin) & (lo[b] <= hi[a] + margin), axis=1)
-        ok &= (in_a[a] & in_b[b]) | (in_a[b] & in_b[a])
-        a, b = a[ok], b[ok]
-        out.append(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1))
-        k0 = k1
-    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+        return empty
+    glo, ghi = lo - margin / 2, hi + margin / 2
+    size = np.maximum(np.percentile(ghi - glo, 75, axis=0), 1e-3)
+    origin = glo.min(axis=0)
+    c0 = np.floor((glo - origin) / size).astype(np.int64)
+    c1 = np.floor((ghi - origin) / size).astype(np.int64)
+    span = c1 - c0 + 1
+    ncell = span.prod(axis=1)
+    big = ncell > max_cells
+    found = []
+    small = np.nonzero(~big)[0]
+    if len(small):
+        sp = span[small]
+        k = ncell[small]
+        box = np.repeat(small, k)
+        local = np.arange(int(k.sum())) - np.repeat(np.cumsum(k) - k, k)
+        sy, sz = np.repeat(sp[:, 1], k), np.repeat(sp[:, 2], k)
+        cx = c0[box, 0] + local // (sy * sz)
+        cy = c0[box, 1] + (local // sz) % sy
+        cz = c0[box, 2] + local % sz
+        dims = c1.max(axis=0) + 2
+        key = (cx * dims[1] + cy) * dims[2] + cz
+        order = np.lexsort((box, key))
+        key, box = key[order], box[order]
+        run_end = np.searchsorted(key, key, side="right")
+        counts = run_end - np.arange(len(key)) - 1
+        i, j = _pairs_after(box, counts)
+        found.append(np.stack([i, j], axis=1))
+    bigs = np.nonzero(big)[0]
+    step = max(1, 4_000_000 // n)
+    for k0 in range(0, len(bigs), step):
+        bb = bigs[k0:k0 + step]
+        hit = np.all((glo[None, :, :] <= ghi[bb, None, :]) & (glo[bb, None, :] <= ghi[None, :, :]), axis=2)
+        i, j = np.nonzero(hit)
+        found.append(np.stack([bb[i], j], axis=1))
+    if not found:
+        return empty
+    pairs = np.concatenate(found)
+    pairs = np.stack([pairs.min(axis=1), pairs.max(axis=1)], axis=1)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    pairs = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    a, b = pairs // n, pairs % n
+    ok = np.all((lo[a] <= hi[b] + margin) & (lo[b] <= hi[a] + margin), axis=1)
+    ok &= (in_a[a] & in_b[b]) | (in_a[b] & in_b[a])
+    return np.stack([a[ok], b[ok]], axis=1).astype(np.int64)
 
 
 def _shallow(lo1, hi1, lo2, hi2, tolerance: float) -> np.ndarray:
@@ -181,6 +214,19 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
            ) -> tuple[str, float, tuple[float, float, float], str] | None:
     """Verdict for one pair: (type, distance, point, method) or None."""
     if mode == "clearance":
+        centre = tuple(map(float, (np.maximum(a.lo, b.lo) + np.minimum(a.hi, b.hi)) / 2))
+        if a.convex and b.convex:
+            # separating axes: overlap >= 0 means touching or crossing (distance 0); a gap on an axis is
+            # a lower bound of the distance
+            overlap, _ = _sat_depth(a, b)
+            if overlap >= -EPS:
+                return "clearance", 0.0, centre, "convex"                   # type: ignore[return-value]
+            if -overlap >= clearance + 1e-9:
+                return None
+        elif a.convex != b.convex and a.closed and b.closed:
+            c, o = (a, b) if a.convex else (b, a)
+            if meets_interior(c, o, eps=-EPS):
+                return "clearance", 0.0, centre, "convex"                   # type: ignore[return-value]
         d, pa, pb = min_distance(a, b, limit=clearance)
         if not np.isfinite(d) or d >= clearance:
             return None
@@ -197,6 +243,12 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
                 return "touch", float(d), tuple(map(float, (pa + pb) / 2)), "distance"  # type: ignore[return-value]
         return None
     if mode == "hard" and a.closed and b.closed:
+        if a.convex != b.convex:
+            # a convex solid and another: they overlap in volume only if the other's surface enters
+            # the convex one's interior, or the convex one lies inside the other (cheap exact test)
+            c, o = (a, b) if a.convex else (b, a)
+            if not meets_interior(c, o) and not points_inside(c.vertices.mean(axis=0)[None], o)[0]:
+                return None
         # probes find contact and containment alike: no separate distance pass needed
         depth, point, how = penetration(a, b)
         if depth > tolerance:
@@ -226,6 +278,51 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
     if mode == "touch":
         return "touch", float(d), tuple(map(float, (pa + pb) / 2)), "distance"  # type: ignore[return-value]
     return None
+
+
+def _batch_convex(items: Sequence[tuple[MeshInfo, MeshInfo]], mode: str, tolerance: float, clearance: float
+                  ) -> list[Any]:
+    """Verdicts for pairs of convex solids, vectorised over pairs of the same sizes: the smallest
+    overlap over separating axes (face axes of both, edge-direction cross products) is the exact
+    penetration depth (hard) or, when negative, a lower bound of the distance (clearance; pairs
+    with a gap below the clearance are left to the exact distance, marked ``_MISS``)."""
+    out: list[Any] = [_MISS] * len(items)
+    buckets: dict[tuple[int, ...], list[int]] = {}
+    for k, (a, b) in enumerate(items):
+        if len(a.edge_dirs) * len(b.edge_dirs) > 40_000:
+            continue
+        sig = (len(a.face_dirs), len(a.edge_dirs), len(a.vertices), len(b.face_dirs), len(b.edge_dirs), len(b.vertices))
+        buckets.setdefault(sig, []).append(k)
+    for sig, ks in buckets.items():
+        for s0 in range(0, len(ks), 4096):
+            kk = ks[s0:s0 + 4096]
+            A = [items[k][0] for k in kk]
+            B = [items[k][1] for k in kk]
+            ea = np.stack([x.edge_dirs for x in A])                          # (P, ea, 3)
+            eb = np.stack([x.edge_dirs for x in B])
+            c = np.cross(ea[:, :, None, :], eb[:, None, :, :]).reshape(len(kk), -1, 3)
+            ln = np.linalg.norm(c, axis=2)
+            c = np.where(ln[..., None] > 1e-9, c / np.where(ln > 1e-9, ln, 1.0)[..., None], 0.0)
+            ax = np.concatenate([np.stack([x.face_dirs for x in A]), np.stack([x.face_dirs for x in B]), c], axis=1)
+            va = np.stack([x.vertices for x in A])                           # (P, va, 3)
+            vb = np.stack([x.vertices for x in B])
+            pa = np.einsum("pki,pvi->pkv", ax, va)
+            pb = np.einsum("pki,pvi->pkv", ax, vb)
+            overlap = np.minimum(pa.max(axis=2) - pb.min(axis=2), pb.max(axis=2) - pa.min(axis=2))
+            valid = np.concatenate([np.ones((len(kk), ax.shape[1] - c.shape[1]), bool), ln > 1e-9], axis=1)
+            depth = np.where(valid, overlap, np.inf).min(axis=1)
+            lo = np.maximum(np.stack([x.lo for x in A]), np.stack([x.lo for x in B]))
+            hi = np.minimum(np.stack([x.hi for x in A]), np.stack([x.hi for x in B]))
+            centre = (lo + hi) / 2
+            for n, k in enumerate(kk):
+                d = float(depth[n])
+                if mode == "hard":
+                    out[k] = ("hard", d, tuple(map(float, centre[n])), "convex") if d > tolerance else None
+                elif d >= -EPS:
+                    out[k] = ("clearance", 0.0, tuple(map(float, centre[n])), "convex")
+                elif -d >= clearance + 1e-9:        # a gap at the clearance itself goes to the exact test
+                    out[k] = None
+    return out
 
 
 def _is_duplicate(ea: Element | None, eb: Element | None, a: MeshInfo, b: MeshInfo, tol: float) -> bool:
@@ -312,27 +409,52 @@ def detect_clashes(
     cache = PairCache(cdir, settings_key)
     hashes: dict[int, bytes] = {}
     infos: dict[bytes, MeshInfo] = {}
+    shapes: dict[bytes, MeshInfo] = {}
     out: list[Clash] = []
-    computed = cached = 0
     open_meshes: set[str] = set()
+    index = {g: x for x, g in enumerate(ids)}
+    keys: list[bytes] = []
+    verdicts: list[Any] = []
+    misses: list[int] = []
     for k, (i, j) in enumerate(pairs):
         for x in (i, j):
             if x not in hashes:
                 hashes[x] = mesh_hash(meshes[ids[x]])
         ha, hb = hashes[i], hashes[j]
         key = min(ha, hb) + max(ha, hb)
-        verdict = cache.get(key)
+        keys.append(key)
+        v = cache.get(key)
+        verdicts.append(v)
+        if v is _MISS:
+            misses.append(k)
+    cached = len(pairs) - len(misses)
+    computed = len(misses)
+
+    def info_of(x: int) -> MeshInfo:
+        h = hashes[x]
+        got = infos.get(h)
+        if got is None:
+            got = infos.setdefault(h, _info(meshes[ids[x]], shapes))
+        return got
+    # convex pairs are decided together (vectorised separating axes); the rest one by one
+    batch = [k for k in misses if mode != "touch" and info_of(pairs[k][0]).convex and info_of(pairs[k][1]).convex]
+    decided = _batch_convex([(info_of(pairs[k][0]), info_of(pairs[k][1])) for k in batch], mode, tolerance, clearance)
+    early = dict(zip(batch, decided))
+    for n_done, k in enumerate(misses):
+        i, j = pairs[k]
+        ia, ib = info_of(i), info_of(j)
+        verdict = early.get(k, _MISS)
         if verdict is _MISS:
-            ia = infos.get(ha) or infos.setdefault(ha, mesh_info(meshes[ids[i]].vertices, meshes[ids[i]].faces))
-            ib = infos.get(hb) or infos.setdefault(hb, mesh_info(meshes[ids[j]].vertices, meshes[ids[j]].faces))
             verdict = _judge(mode, ia, ib, tolerance, clearance)
-            if verdict is not None and verdict[0] == "hard":
-                dup = _is_duplicate(elements.get(ids[i]), elements.get(ids[j]), ia, ib, tolerance)
-                verdict = ("duplicate",) + tuple(verdict[1:]) if dup else verdict
-            cache.put(key, verdict)
-            computed += 1
-        else:
-            cached += 1
+        if verdict is not None and verdict[0] == "hard":
+            dup = _is_duplicate(elements.get(ids[i]), elements.get(ids[j]), ia, ib, tolerance)
+            verdict = ("duplicate",) + tuple(verdict[1:]) if dup else verdict
+        cache.put(keys[k], verdict)
+        verdicts[k] = verdict
+        if progress and (n_done % 256 == 0 or n_done == len(misses) - 1):
+            progress(n_done + 1, len(misses))
+    for k, (i, j) in enumerate(pairs):
+        verdict = verdicts[k]
         if verdict is not None:
             ga, gb = ids[i], ids[j]
             fwd, back = ga in sa and gb in sb, gb in sa and ga in sb
@@ -340,14 +462,12 @@ def detect_clashes(
                 ga, gb = gb, ga          # A's element first; within one selection, by GlobalId
             ea, eb = elements.get(ga), elements.get(gb)
             if verdict[3] == "surface":
-                open_meshes.update(g for g, h in ((ga, ha), (gb, hb)) if not _closed(infos, h, meshes[g]))
+                open_meshes.update(g for g in (ga, gb) if not _closed(infos, hashes[index[g]], meshes[g]))
             out.append(Clash(
                 clash_id(ga, gb, mode), ga, gb, verdict[0], float(verdict[1]), tuple(verdict[2]), mode,
                 a_class=ea.ifc_class if ea else "", b_class=eb.ifc_class if eb else "",
                 a_file=ea.file if ea else "", b_file=eb.file if eb else "",
                 a_name=ea.name if ea else None, b_name=eb.name if eb else None, method=verdict[3]))
-        if progress and (k % 256 == 0 or k == len(pairs) - 1):
-            progress(k + 1, len(pairs))
     cache.save()
     if open_meshes:
         warnings.append(f"{len(open_meshes)} element(s) have open or non-manifold meshes, so no inside: "
@@ -357,6 +477,21 @@ def detect_clashes(
     stats = {"elements": len(ids), "candidates": int(len(pairs)), "computed": computed, "cached": cached,
              "seconds": round(time.perf_counter() - t0, 4)}
     return ClashRun(tuple(out), tuple(warnings), stats)
+
+
+def _info(mesh: Mesh, shapes: dict[bytes, MeshInfo]) -> MeshInfo:
+    """MeshInfo of a mesh, reusing the work done for the same shape elsewhere (same triangles up to
+    a translation, as for every column of one type): keyed by the mesh moved to its box corner."""
+    lo = mesh.vertices.min(axis=0)
+    local = mesh.vertices - lo
+    h = hashlib.blake2b(digest_size=16)
+    h.update(np.round(local / 1e-9).astype(np.int64).tobytes())
+    h.update(mesh.faces.tobytes())
+    key = h.digest()
+    base = shapes.get(key)
+    if base is None:
+        base = shapes.setdefault(key, mesh_info(local, mesh.faces))
+    return translated(base, lo)
 
 
 def _closed(infos: dict[bytes, MeshInfo], h: bytes, mesh: Mesh) -> bool:
