@@ -197,6 +197,7 @@ def status_views(state: Any, *, size: tuple[int, int] = (960, 600)) -> list[tupl
         view.show(dd)
         for light in ("green", "yellow", "red"):
             scene.highlight([g for g, v in lights.items() if v == light], LIGHT_COLOURS[light])
+        _lights_legend(scene)
         scene.set_caption(f"{name}: status  |  {dd:%a %d %b %Y}",
                           f"{sum(v == 'green' for v in lights.values())} on plan, "
                           f"{sum(v == 'yellow' for v in lights.values())} behind (yellow), "
@@ -204,6 +205,18 @@ def status_views(state: Any, *, size: tuple[int, int] = (960, 600)) -> list[tupl
         out.append(("Traffic lights of the work due or under way", png_bytes(scene.render())))
         scene.clear_highlight()
     return out
+
+
+def _lights_legend(scene: Any) -> None:
+    """Replace the 4D legend by the traffic lights' (Scene4D has no public legend setter yet)."""
+    from twin.viz.appearance import parse_colour
+
+    setter = getattr(scene, "_set_legend", None)
+    if setter is None:
+        return
+    entries = [("On plan", "green"), ("Behind, within tolerance", "yellow"), ("Late / critical behind", "red")]
+    setter(("lights",), [(label, parse_colour(LIGHT_COLOURS[k], "light")) for label, k in entries]
+           + [("Not due yet", (0.75, 0.75, 0.75))])
 
 
 _CSS = """
