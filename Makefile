@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # Debian packages the tests and the app need (chromium for browser tests, PostgreSQL for the store,
-# EGL/OSMesa for offscreen rendering, poppler-utils to check report PDFs). Skipped where they are already present.
-SYSTEM_PACKAGES := chromium postgresql libegl1 libgl1 libosmesa6 ffmpeg poppler-utils
+# EGL/OSMesa for offscreen rendering, poppler-utils to check report PDFs, a JRE for the MPXJ reference
+# reader in the schedule tests). Skipped where they are already present.
+SYSTEM_PACKAGES := chromium postgresql libegl1 libgl1 libosmesa6 ffmpeg poppler-utils openjdk-17-jre-headless
 system-deps: $(SYSSTAMP)
 
 $(SYSSTAMP): Makefile
