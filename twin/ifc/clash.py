@@ -227,6 +227,10 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
             c, o = (a, b) if a.convex else (b, a)
             if meets_interior(c, o, eps=-EPS):
                 return "clearance", 0.0, centre, "convex"                   # type: ignore[return-value]
+            # a separating axis with a gap of at least the clearance for every nearby triangle is a
+            # lower bound of the distance: nothing closer than the clearance
+            if not meets_interior(c, o, eps=-clearance + 1e-9):
+                return None
         d, pa, pb = min_distance(a, b, limit=clearance)
         if not np.isfinite(d) or d >= clearance:
             return None
@@ -247,7 +251,8 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
             # a convex solid and another: they overlap in volume only if the other's surface enters
             # the convex one's interior, or the convex one lies inside the other (cheap exact test)
             c, o = (a, b) if a.convex else (b, a)
-            if not meets_interior(c, o) and not points_inside(c.vertices.mean(axis=0)[None], o)[0]:
+            inside_box = bool(np.all(c.lo >= o.lo - EPS) and np.all(c.hi <= o.hi + EPS))
+            if not meets_interior(c, o) and not (inside_box and points_inside(c.vertices.mean(axis=0)[None], o)[0]):
                 return None
         # probes find contact and containment alike: no separate distance pass needed
         depth, point, how = penetration(a, b)
