@@ -49,6 +49,8 @@ class MeshInfo:
     closed : every edge shared by an even number of triangles (parity gives an inside)
     convex : closed and every vertex on or behind every face plane (1e-6 m)
     edge_dirs, face_dirs : unique edge directions and face-normal axes (sign folded), for the SAT
+    parts : when the mesh is 2..64 separate shells (a Revit window: frame pieces and panes) that are
+        each closed and convex, one MeshInfo per shell; else empty
     """
 
     vertices: NDArray[np.float64]
@@ -63,6 +65,7 @@ class MeshInfo:
     convex: bool
     edge_dirs: NDArray[np.float64]      # (k, 3) unique edge directions (convex meshes only)
     face_dirs: NDArray[np.float64]      # (k, 3) unique face normal axes (convex meshes only)
+    parts: tuple["MeshInfo", ...] = ()  # convex closed pieces when the mesh is several of them
 
 
 def mesh_volume(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> float:
@@ -89,21 +92,25 @@ def _t_junctions_only(boundary: NDArray[np.float64]) -> bool:
     one side, its collinear pieces on the other, as SketchUp writes). Such a mesh is geometrically
     closed, so ray parity still tells inside from outside."""
     b = len(boundary)
-    if b < 2 or b > 2000:
+    if b < 2 or b > 1000:
         return False
-    probes = np.concatenate([boundary.mean(axis=1), boundary[:, 0] * 0.75 + boundary[:, 1] * 0.25,
-                             boundary[:, 0] * 0.25 + boundary[:, 1] * 0.75])          # (3b, 3)
-    d, _, _ = segment_distance(probes[:, None, :], probes[:, None, :], boundary[None, :, 0], boundary[None, :, 1])
-    own = np.tile(np.arange(b), 3)
-    d[np.arange(3 * b), own] = np.inf
-    return bool(np.all(d.min(axis=1) < 1e-6))
+    probes = boundary.mean(axis=1)                                                     # (b, 3)
+    # distance from each midpoint to each other boundary edge (point-segment)
+    p0, d = boundary[None, :, 0], boundary[None, :, 1] - boundary[None, :, 0]
+    t = np.clip(np.einsum("ijk,ijk->ij", probes[:, None, :] - p0, d) / np.maximum(np.einsum("ijk,ijk->ij", d, d), 1e-30),
+                0.0, 1.0)
+    gap = probes[:, None, :] - (p0 + d * t[..., None])
+    dist = np.einsum("ijk,ijk->ij", gap, gap)
+    np.fill_diagonal(dist, np.inf)
+    return bool(np.all(dist.min(axis=1) < 1e-12))
 
 
 def translated(info: MeshInfo, offset: NDArray[np.float64]) -> MeshInfo:
     """The same mesh moved by ``offset`` (closedness, convexity, normals and axes do not change)."""
     o = np.asarray(offset, dtype=np.float64)
     return MeshInfo(info.vertices + o, info.tris + o, info.lo + o, info.hi + o, info.tri_lo + o, info.tri_hi + o,
-                    info.normals, info.edges + o, info.closed, info.convex, info.edge_dirs, info.face_dirs)
+                    info.normals, info.edges + o, info.closed, info.convex, info.edge_dirs, info.face_dirs,
+                    tuple(translated(p, o) for p in info.parts))
 
 
 def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshInfo:
@@ -145,8 +152,41 @@ def mesh_info(vertices: NDArray[np.float64], faces: NDArray[np.int64]) -> MeshIn
     hi = v.max(axis=0) if len(v) else np.zeros(3)
     dirs = _unique_dirs(edges[:, 1] - edges[:, 0]) if convex else np.zeros((0, 3))
     fn = _unique_dirs(normals[good]) if convex else np.zeros((0, 3))
+    parts: tuple[MeshInfo, ...] = ()
+    if closed and not convex and len(uniq) and _parts_allowed:
+        parts = _convex_parts(rep, weld[f], uniq)
     return MeshInfo(rep, tris, lo, hi, tris.min(axis=1), tris.max(axis=1), normals, edges, closed, convex,
-                    dirs, fn)
+                    dirs, fn, parts)
+
+
+_parts_allowed = True
+
+
+def _convex_parts(rep, faces_w, edges_w) -> tuple[MeshInfo, ...]:
+    """The shells of a mesh (connected by shared vertices) when there are 2..64 and each is a closed
+    convex solid; else ()."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(rep)
+    g = coo_matrix((np.ones(len(edges_w)), (edges_w[:, 0], edges_w[:, 1])), shape=(n, n))
+    k, label = connected_components(g, directed=False)
+    if not 2 <= k <= 64:
+        return ()
+    out = []
+    face_label = label[faces_w[:, 0]]
+    for c in range(k):
+        fc = faces_w[face_label == c]
+        if not len(fc):
+            return ()
+        used = np.unique(fc)
+        remap = np.full(n, -1)
+        remap[used] = np.arange(len(used))
+        part = mesh_info(rep[used], remap[fc])
+        if not (part.closed and part.convex):
+            return ()
+        out.append(part)
+    return tuple(out)
 
 
 # ---------------------------------------------------------------------------------- primitives

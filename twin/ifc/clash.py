@@ -254,6 +254,14 @@ def _judge(mode: str, a: MeshInfo, b: MeshInfo, tolerance: float, clearance: flo
             inside_box = bool(np.all(c.lo >= o.lo - EPS) and np.all(c.hi <= o.hi + EPS))
             if not meets_interior(c, o) and not (inside_box and points_inside(c.vertices.mean(axis=0)[None], o)[0]):
                 return None
+        elif not a.convex and not b.convex and (a.parts or b.parts):
+            # one of them is several convex shells (a window, a door): they overlap in volume only if a
+            # shell does
+            shells, o = (a.parts, b) if a.parts and (not b.parts or len(a.parts) <= len(b.parts)) else (b.parts, a)
+            if not any(meets_interior(c, o) or (bool(np.all(c.lo >= o.lo - EPS) and np.all(c.hi <= o.hi + EPS))
+                                                and points_inside(c.vertices.mean(axis=0)[None], o)[0])
+                       for c in shells):
+                return None
         # probes find contact and containment alike: no separate distance pass needed
         depth, point, how = penetration(a, b)
         if depth > tolerance:
