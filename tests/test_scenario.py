@@ -229,3 +229,38 @@ def test_zone_count_and_regions_together_is_an_error(folder):
                         '[[zones.regions]]\nname = "A"\npolygon = [[0, 0], [1, 0], [1, 1]]\n')
     with pytest.raises(ScenarioError, match="zones.count and zones.regions are both given"):
         scenario_from_dict(raw, folder / "s.toml")
+
+
+def test_a_scenario_resolves_to_one_plan_whether_geometry_is_asked_or_not(tmp_path):
+    from dataclasses import asdict
+
+    from tests.conftest import ROOT
+    from twin.ifc import load_model
+    from twin.plan import generate_plan
+    from twin.scenario import needs_geometry
+    from twin.sim.inputs import config_from_scenario
+
+    demo = ROOT / "samples" / "demo_building.ifc"
+    out = tmp_path / "tower.toml"
+    out.write_text(starter_scenario(out, [demo], start=datetime(2027, 3, 1, 8), crane_at=(15.0, 10.0, 60.0)))
+    sc = load_scenario(out)
+    assert needs_geometry(sc)
+    plain = resolve(sc, geometry=False)
+    full = resolve(sc, geometry=True)
+    given = resolve(sc, model=load_model(str(demo), geometry=False))     # a caller's model read without meshes
+    assert not plain.model.meshes and full.model.meshes and not given.model.meshes
+    assert plain.model.bbox == full.model.bbox is not None                # boxes come either way
+    for other in (full, given):
+        assert [asdict(a) for a in plain.schedule.activities.values()] == \
+               [asdict(a) for a in other.schedule.activities.values()]
+        assert [a.duration_h for a in plain.schedule.activities.values()] == \
+               [a.duration_h for a in other.schedule.activities.values()]
+        assert plain.schedule.relationships == other.schedule.relationships
+        assert sorted(plain.links.pairs) == sorted(other.links.pairs)
+        assert config_from_scenario(plain).demands == config_from_scenario(other).demands
+    # the plan does depend on geometry: planned from records alone, durations differ
+    bare = generate_plan(load_model(str(demo), geometry=False), "storey-by-storey", zones=2, start=sc.start,
+                         calendar=sc.calendar.to_calendar())
+    assert [a.duration_h for a in bare.schedule.activities.values()] != \
+           [a.duration_h for a in plain.schedule.activities.values()]
+

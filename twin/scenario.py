@@ -11,7 +11,8 @@ Owned sections: ``project``, ``model``, ``schedule``, ``plan``, ``zones``, ``lin
 
 :func:`load_scenario` reads and validates; :func:`dumps_toml` writes the plain-data TOML subset used
 here; :func:`starter_scenario` writes the commented starter file of ``twin init``; :func:`resolve`
-loads the model and schedule (or generates the plan) and applies the links.
+loads the model and schedule (or generates the plan) and applies the links, reading geometry whenever
+the result depends on it (:func:`needs_geometry`), so a scenario resolves to one plan for every caller.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import os
 import re
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -49,6 +50,7 @@ __all__ = [
     "write_text_atomic",
     "starter_scenario",
     "resolve",
+    "needs_geometry",
     "ResolvedScenario",
 ]
 
@@ -734,23 +736,47 @@ class ResolvedScenario:
     plan: Any = None      # twin.plan.Plan when the schedule was generated
 
 
+def needs_geometry(scenario: Scenario) -> bool:
+    """Whether resolving ``scenario`` depends on element geometry, so :func:`resolve` reads it with meshes.
+
+    True with a ``[plan]`` (quantities fall back to closed-mesh volumes and boxes, storeys and zones go
+    by box), with zones (``[zones]`` regions or count: elements are placed by box centre) and with
+    cranes (an activity's lifts go to a crane reaching the centre of its elements' boxes).
+    """
+    return (scenario.plan is not None or bool(scenario.zones) or scenario.zone_split is not None
+            or bool(scenario.cranes))
+
+
+def _read_without_geometry(model: Any) -> bool:
+    """True for a model as ``load_model(..., geometry=False)`` reads it: no meshes, no element boxes."""
+    return not model.meshes and bool(model.elements) and all(e.bbox is None for e in model.elements.values())
+
+
 def resolve(scenario: Scenario, *, geometry: bool = False, model: Any = None,
             progress: Callable[[str], None] | None = None) -> ResolvedScenario:
     """Load the model (``twin.ifc.load_model``), read or plan the schedule, and apply the links.
 
-    ``model`` skips loading when the caller already has the BuildingModel. ``geometry=True`` loads
-    meshes too (needed by viewers; boxes come either way). With a ``[plan]``, the generated plan's own
-    links come first, then the scenario's explicit CSV and rules.
+    A scenario always resolves to the same schedule, links and element boxes, whatever ``geometry``
+    says: when the result depends on geometry (:func:`needs_geometry`: a generated plan, zones, cranes)
+    the model is read with its meshes (the tessellation cache makes a second read cheap). ``geometry``
+    only says whether the returned model keeps its meshes (viewers need them); boxes stay either way.
+
+    ``model`` skips loading when the caller already has the BuildingModel of ``scenario.model_files``;
+    if it was read without geometry and the scenario needs it, it is read again with geometry. With a
+    ``[plan]``, the generated plan's own links come first, then the scenario's explicit CSV and rules.
     """
     from twin.links import apply_rules, read_link_csv
     from twin.plan import generate_plan, load_rates
 
     say = progress or (lambda _msg: None)
-    if model is None:
+    need = needs_geometry(scenario)
+    drop_meshes = False
+    if model is None or (need and _read_without_geometry(model)):
         from twin.ifc import load_model
 
         say("reading model")
-        model = load_model([str(p) for p in scenario.model_files], geometry=geometry)
+        model = load_model([str(p) for p in scenario.model_files], geometry=geometry or need)
+        drop_meshes = need and not geometry
     cal = scenario.calendar.to_calendar()
     plan = None
     if scenario.plan is not None:
@@ -779,4 +805,6 @@ def resolve(scenario: Scenario, *, geometry: bool = False, model: Any = None,
         explicit_source=str(scenario.links.csv or "link list"), use_schedule_links=scenario.links.use_schedule_links,
         classify=rates.trade_of,
     )
+    if drop_meshes:                        # read for the plan and boxes only: the caller asked for no meshes
+        model = replace(model, meshes={})
     return ResolvedScenario(scenario, model, schedule, links, report, plan)

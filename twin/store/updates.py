@@ -111,16 +111,10 @@ def load_project(path: str | Path, *, geometry: bool = False, progress: Callable
         from twin.sim.inputs import config_from_scenario
 
         scenario = load_scenario(p)
-        model = None
-        if geometry:
-            from twin.ifc import load_model
-
-            (progress or (lambda _m: None))("reading model")
-            model = load_model([str(f) for f in scenario.model_files], geometry=True)
-        resolved = resolve(scenario, model=_without_meshes(model), progress=progress)
+        resolved = resolve(scenario, geometry=geometry, progress=progress)
         config = config_from_scenario(resolved)
         settings = progress_settings(scenario)
-        return Project(str(p.resolve()), scenario.name, resolved.schedule, config, model or resolved.model,
+        return Project(str(p.resolve()), scenario.name, resolved.schedule, config, resolved.model,
                        tuple(config.element_links), scenario.uncertainty.runs, scenario.uncertainty.seed, p,
                        settings)
     from twin.sim.inputs import load_config
@@ -130,27 +124,15 @@ def load_project(path: str | Path, *, geometry: bool = False, progress: Callable
                    tuple(config.schedule.element_links), runs, seed, p)
 
 
-def _without_meshes(model: Any) -> Any:
-    """The model as read without geometry (no meshes, no boxes from them), so that a generated plan and
-    the crane reach are the same whether geometry was loaded or not: ``twin.plan`` takes closed-mesh
-    volumes and box estimates when they are there, and ``twin progress`` loads no geometry."""
-    if model is None or not getattr(model, "meshes", None):
-        return model
-    from dataclasses import replace
-
-    elements = {g: (replace(e, bbox=None) if e.bbox is not None else e) for g, e in model.elements.items()}
-    return replace(model, meshes={}, elements=elements)
-
-
 def project_from_scenario_model(scenario: Any, model: Any, *, key: str | None = None) -> Project:
-    """A :class:`Project` from a scenario and an already loaded model (with meshes, e.g. the app's):
-    the schedule is resolved as ``twin progress`` resolves it (without meshes), the meshes are kept for
-    the 3D views."""
-    from dataclasses import replace
+    """A :class:`Project` from a scenario and an already loaded model (e.g. the app's, with meshes).
+
+    ``twin.scenario.resolve`` gives the same plan whether the model was read with geometry or not, so
+    this judges against the plan ``twin progress`` records against.
+    """
     from twin.scenario import resolve
 
-    project = project_from_resolved(resolve(scenario, model=_without_meshes(model)), key=key)
-    return replace(project, model=model)
+    return project_from_resolved(resolve(scenario, model=model), key=key)
 
 
 def project_from_resolved(resolved: Any, *, key: str | None = None) -> Project:
