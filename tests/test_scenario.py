@@ -264,3 +264,19 @@ def test_a_scenario_resolves_to_one_plan_whether_geometry_is_asked_or_not(tmp_pa
     assert [a.duration_h for a in bare.schedule.activities.values()] != \
            [a.duration_h for a in plain.schedule.activities.values()]
 
+
+def test_starter_resources_place_crane_hoist_and_crews():
+    from twin.schedule import Activity, Schedule
+    from twin.scenario import starter_resources
+
+    els = [Element("W", "IfcWall", storey="L1", bbox=((0.0, 0.0, 3.0), (30.0, 40.0, 6.0)))]
+    model = BuildingModel((), (Storey("s0", "L0", 0.0), Storey("s1", "L1", 3.0)), {"W": els[0]})
+    res = starter_resources(model, two_crews=True)
+    x, y, reach = res["crane_at"]
+    assert (x, y) == (15.0, 20.0) and reach == 0.5 * 50.0 + 5.0          # reaches every corner
+    assert res["hoist_at"] == (-2.0, 20.0) and set(res["crews"].values()) == {2}
+    sched = Schedule(activities={"A": Activity("A", "a", attributes={"trade": "walls"}),
+                                 "B": Activity("B", "b")})
+    assert starter_resources(model, sched)["crews"] == {"walls": 1}
+    flat = BuildingModel((), (Storey("s0", "L0", 0.0),), {"W": Element("W", "IfcWall")})
+    assert starter_resources(flat, sched) == {"crews": {"walls": 1}, "crane_at": None, "hoist_at": None}

@@ -49,6 +49,7 @@ __all__ = [
     "dumps_toml",
     "write_text_atomic",
     "starter_scenario",
+    "starter_resources",
     "resolve",
     "needs_geometry",
     "ResolvedScenario",
@@ -699,6 +700,34 @@ def starter_scenario(
     header = ("# twin scenario: one model and one way of building it. Every `twin` command that takes a\n"
               "# SCENARIO reads this file. Paths are relative to this file. Reference: docs/scenario.md\n\n")
     return header + body
+
+
+def starter_resources(model: Any, schedule: Any = None, *, two_crews: bool = False) -> dict[str, Any]:
+    """Crews, crane and hoist as ``twin init`` (and the app) place them in a starter scenario.
+
+    One crew per trade (two with ``two_crews``): the trades of the ``schedule``'s activities (their
+    ``trade`` attribute), else, without a schedule, the trades the rate table gives the model's
+    elements (:func:`twin.plan.classify_elements`). One tower crane at the plan centre of
+    ``model.bbox`` reaching every corner (at least 20 m); a material hoist 2 m west of the model at
+    mid-length when a storey is above 1 m. Returns keyword arguments of :func:`starter_scenario`:
+    ``crews`` (trade -> count), ``crane_at`` ((x, y, reach) m, None without geometry) and
+    ``hoist_at`` ((x, y) m or None).
+    """
+    if schedule is None:
+        from twin.plan import classify_elements, load_rates
+
+        trades = sorted(set(classify_elements(model, load_rates()).values()))
+    else:
+        trades = sorted({str(a.attributes["trade"]) for a in schedule.activities.values() if a.attributes.get("trade")})
+    out: dict[str, Any] = {"crews": {t: 2 if two_crews else 1 for t in trades}, "crane_at": None, "hoist_at": None}
+    box = model.bbox
+    if box is not None:
+        (x0, y0, _), (x1, y1, _) = box
+        reach = max(20.0, 0.5 * ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 + 5.0)
+        out["crane_at"] = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, reach)
+        if any(s.elevation is not None and s.elevation > 1.0 for s in model.storeys):
+            out["hoist_at"] = (x0 - 2.0, (y0 + y1) / 2.0)          # against the facade, mid-length
+    return out
 
 
 _RULE_EXAMPLE = """\

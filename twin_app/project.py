@@ -23,7 +23,7 @@ from typing import Any, Mapping, Sequence
 from twin.errors import InputError, MissingFileError
 
 __all__ = ["Project", "work_dir", "bundled_sample", "save_upload", "project_from_files", "project_from_scenario",
-           "starter_resources", "file_digest", "default_start", "check_ifc_upload", "rebuild_project"]
+           "file_digest", "default_start", "check_ifc_upload", "rebuild_project"]
 
 STATE_KEY = "twin_project"
 
@@ -90,29 +90,6 @@ def default_start(today: datetime | None = None) -> datetime:
     return monday - timedelta(weeks=6)
 
 
-def starter_resources(model: Any, trades: Sequence[str], *, two_crews: bool = False) -> dict[str, Any]:
-    """Crane, hoist and crews as ``twin init`` places them: one tower crane at the plan centre reaching
-    every corner (at least 20 m), a material hoist against the west facade when there are storeys
-    above ground, one crew per trade (two for ``two-crews``)."""
-    out: dict[str, Any] = {"crews": {t: 2 if two_crews else 1 for t in trades}, "crane_at": None, "hoist_at": None}
-    box = model.bbox
-    if box is not None:
-        (x0, y0, _), (x1, y1, _) = box
-        reach = max(20.0, 0.5 * ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 + 5.0)
-        out["crane_at"] = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, reach)
-        if any(s.elevation is not None and s.elevation > 1.0 for s in model.storeys):
-            out["hoist_at"] = (x0 - 2.0, (y0 + y1) / 2.0)
-    return out
-
-
-def _trades(model: Any, schedule: Any | None) -> list[str]:
-    if schedule is None:
-        from twin.plan import classify_elements, load_rates
-
-        return sorted(set(classify_elements(model, load_rates()).values()))
-    return sorted({str(a.attributes["trade"]) for a in schedule.activities.values() if a.attributes.get("trade")})
-
-
 def project_from_files(
     model_files: Sequence[Path],
     model: Any,
@@ -133,9 +110,9 @@ def project_from_files(
     ``schedule`` the read schedule when there is one. The scenario TOML is written to the work folder
     and read back with :func:`twin.scenario.scenario_from_dict`, exactly as ``twin init`` does.
     """
-    from twin.scenario import scenario_from_dict, starter_scenario, write_text_atomic
+    from twin.scenario import scenario_from_dict, starter_resources, starter_scenario, write_text_atomic
 
-    res = starter_resources(model, _trades(model, schedule), two_crews=strategy == "two-crews" and schedule is None)
+    res = starter_resources(model, schedule, two_crews=strategy == "two-crews" and schedule is None)
     if schedule is not None and start is None:
         start = schedule.start
     parts = [file_digest(f) for f in model_files]

@@ -289,7 +289,7 @@ def init_command(
 ) -> None:
     """Write a starter scenario file (model, schedule or strategy, links, calendar, resources, weather, uncertainty)."""
     from twin.plan import STRATEGIES
-    from twin.scenario import scenario_from_dict, starter_scenario, write_text_atomic
+    from twin.scenario import scenario_from_dict, starter_resources, starter_scenario, write_text_atomic
 
     if strategy not in STRATEGIES:
         raise InputError(f"--strategy: unknown strategy '{strategy}' (expected one of {', '.join(STRATEGIES)})")
@@ -300,6 +300,7 @@ def init_command(
     begin = _parse_start(start)
     links_csv = None
     n_acts = None
+    sched = None
     if schedule_path is not None:
         from twin.importers import read_schedule
 
@@ -309,23 +310,10 @@ def init_command(
         if links_path_for(schedule_path).is_file():
             links_csv = links_path_for(schedule_path)
     model = _load_model([model_path], json_out)
-    box = model.bbox
-    crane = hoist = None
-    if box is not None:
-        (x0, y0, _), (x1, y1, _) = box
-        reach = max(20.0, 0.5 * ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 + 5.0)
-        crane = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, reach)
-        if any(s.elevation is not None and s.elevation > 1.0 for s in model.storeys):
-            hoist = (x0 - 2.0, (y0 + y1) / 2.0)          # against the facade, mid-length
-    if schedule_path is None:
-        from twin.plan import classify_elements, load_rates
-
-        trades = sorted(set(classify_elements(model, load_rates()).values()))
-    else:
-        trades = sorted({str(a.attributes["trade"]) for a in sched.activities.values() if a.attributes.get("trade")})
-    crews = {t: 2 if strategy == "two-crews" and schedule_path is None else 1 for t in trades}
+    res = starter_resources(model, sched, two_crews=strategy == "two-crews" and schedule_path is None)
+    crews = res["crews"]
     text = starter_scenario(output, [model_path], schedule_path, strategy=strategy, zones=zones, name=name,
-                            start=begin, links_csv=links_csv, crane_at=crane, hoist_at=hoist, crews=crews)
+                            start=begin, links_csv=links_csv, **res)
     scenario = scenario_from_dict(tomllib.loads(text), output.resolve())      # what we write must load
     write_text_atomic(output, text)
     info = {"scenario": str(output), "model": str(model_path), "elements": len(model.elements),
