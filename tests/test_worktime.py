@@ -112,3 +112,13 @@ def test_compile_calendars_adds_a_24_hour_calendar():
     assert set(cals) == {"std", "24h"}
     start = dt(2024, 3, 1, 8)
     assert cals["24h"].add_working(start, 1440) == start + timedelta(days=1)
+
+
+def test_intervals_list_the_working_periods_overlapping_a_window():
+    cal = WorkCalendar(Calendar("std"))
+    # Friday 2024-03-01 10:00 to Monday 2024-03-04 09:00: Friday's two periods and Monday's first
+    starts, ends = cal.intervals(to_minutes(dt(2024, 3, 1, 10)), to_minutes(dt(2024, 3, 4, 9)))
+    got = [(from_minutes(int(s)), from_minutes(int(e))) for s, e in zip(starts, ends)]
+    assert got == [(dt(2024, 3, 1, 8), dt(2024, 3, 1, 12)), (dt(2024, 3, 1, 13), dt(2024, 3, 1, 17)),
+                   (dt(2024, 3, 4, 8), dt(2024, 3, 4, 12))]
+    assert cal.intervals(to_minutes(dt(2024, 3, 2)), to_minutes(dt(2024, 3, 3)))[0].size == 0   # a Saturday

@@ -54,7 +54,8 @@ from twin.errors import ScheduleCycleError, ScheduleError
 from twin.schedule import RelationType, Schedule
 from twin.worktime import HorizonError, WorkCalendar, from_minutes, full_day_calendar, to_minutes
 
-__all__ = ["ActivityDates", "CpmResult", "DatesView", "compute_cpm", "topological_order", "find_cycle"]
+__all__ = ["ActivityDates", "CpmResult", "DatesView", "Network", "compute_cpm", "scheduling_date",
+           "topological_order", "find_cycle"]
 
 _LINK_CODES = {t: t.value for t in RelationType} | {t.value: t.value for t in RelationType}
 
@@ -210,8 +211,23 @@ def _topological_order_links(n: int, in_links: list[list[tuple]], out_links: lis
     return out if len(out) == n else None
 
 
-class _Net:
-    """Index arrays of a schedule prepared for the passes."""
+class Network:
+    """A schedule prepared for the passes: index arrays, checked links, compiled calendars.
+
+    Shared by :func:`compute_cpm` and the simulator (:func:`twin.sim.network.compile_network`), so that
+    both read links, calendars and lag calendars the same way. Not a frozen record (it holds compiled
+    calendars). Raises :class:`ScheduleError` (unknown activity or calendar) or
+    :class:`ScheduleCycleError` (logic loop) while building.
+
+    Attributes
+    ----------
+    ids, acts : activity ids and records in schedule order; every per-activity list uses this order.
+    in_links, out_links : per activity, (other activity index, "FS"/"SS"/"FF"/"SF", lag minutes).
+    order : topological order (indices).
+    cal : per activity, its compiled :class:`twin.worktime.WorkCalendar`; ``wcals`` by calendar id.
+    lag_mode, project_cal : the lag calendar option and the project (default) calendar.
+    warnings : the schedule's warnings, and those found while preparing it.
+    """
 
     @property
     def preds(self) -> list[list[int]]:
@@ -298,6 +314,27 @@ class _LazyCalendars(dict):
         return dict.__contains__(self, cid) or cid in self._src or cid == "24h"
 
 
+def scheduling_date(net: Network, schedule: Schedule, data_date: datetime | None = None, *,
+                    purpose: str = "schedule") -> datetime:
+    """The date not-started work is scheduled from: ``data_date``, else the schedule's data date, else its
+    start, else the earliest planned or actual start (noted in ``net.warnings``).
+
+    Raises
+    ------
+    ScheduleError
+        None of these dates exists (``purpose`` words the message: "schedule", "simulate").
+    """
+    dd = data_date or schedule.data_date or schedule.start
+    if dd is None:
+        starts = [a.planned_start for a in net.acts if a.planned_start] + \
+                 [a.actual_start for a in net.acts if a.actual_start]
+        if not starts:
+            raise ScheduleError(f"the schedule has no start date, data date or planned start to {purpose} from")
+        dd = min(starts)
+        net.warnings.append(f"no data date or project start: scheduling from the earliest planned start {dd}")
+    return dd
+
+
 def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None) -> CpmResult:
     """Forward and backward pass with P6's rules; see the module docstring.
 
@@ -323,15 +360,8 @@ def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None) -> Cpm
     """
     if not schedule.activities:
         raise ScheduleError("the schedule has no activities")
-    net = _Net(schedule, data_date)
-    dd_dt = data_date or schedule.data_date or schedule.start
-    if dd_dt is None:
-        starts = [a.planned_start for a in net.acts if a.planned_start] + \
-                 [a.actual_start for a in net.acts if a.actual_start]
-        if not starts:
-            raise ScheduleError("the schedule has no start date, data date or planned start to schedule from")
-        dd_dt = min(starts)
-        net.warnings.append(f"no data date or project start: scheduling from the earliest planned start {dd_dt}")
+    net = Network(schedule, data_date)
+    dd_dt = scheduling_date(net, schedule, data_date)
     future = [a.id for a in net.acts
               if (a.actual_finish or a.actual_start) is not None and (a.actual_finish or a.actual_start) > dd_dt]
     if future:

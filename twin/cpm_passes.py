@@ -1,6 +1,7 @@
 """The forward pass, backward pass, floats and paths of :mod:`twin.cpm` (P6 rules).
 
-Private to :func:`twin.cpm.compute_cpm`; split out only to keep both modules short. All times are
+Used by :func:`twin.cpm.compute_cpm`; split out only to keep both modules short. The simulator shares
+two of its rules: :func:`remaining_minutes` and :func:`lag_calendar`. All times are
 integer clock minutes (:func:`twin.worktime.to_minutes`); each activity's arithmetic runs on its own
 :class:`twin.worktime.WorkCalendar`, lags on the lag calendar the options name.
 """
@@ -28,7 +29,9 @@ _MSTART, _MFINISH = ConstraintType.MANDATORY_START, ConstraintType.MANDATORY_FIN
 _ALAP = ConstraintType.AS_LATE_AS_POSSIBLE
 
 
-def _remaining_minutes(a) -> int:
+def remaining_minutes(a) -> int:
+    """Remaining working minutes the passes schedule for activity ``a`` (0 for complete work and
+    milestones): ``remaining_h`` when given, else the unfinished share of ``duration_h`` once started."""
     if a.actual_finish is not None or a.type in _MILESTONES:
         return 0
     if a.remaining_h is not None:
@@ -38,7 +41,9 @@ def _remaining_minutes(a) -> int:
     return max(0, round(a.duration_h * 60))
 
 
-def _lag_cal(net, p: int, s: int) -> WorkCalendar:
+def lag_calendar(net, p: int, s: int) -> WorkCalendar:
+    """The calendar a lag from activity ``p`` to ``s`` counts on (``ScheduleOptions.lag_calendar``):
+    the predecessor's, the successor's, 24-hour, or the project calendar."""
     mode = net.lag_mode
     if mode == "predecessor":
         return net.cal[p]
@@ -60,7 +65,7 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
     n = len(net.ids)
     es, ef = [0] * n, [0] * n
     ds, df = [0] * n, [0] * n  # dates that drive successors' start- and finish-type links
-    dur = [_remaining_minutes(a) for a in net.acts]
+    dur = [remaining_minutes(a) for a in net.acts]
     net.dur = dur
     driver = [-1] * n
     retained = schedule.options.progress != "progress_override"
@@ -75,13 +80,13 @@ def forward(net, schedule: Schedule, dd: int) -> tuple[list[int], list[int]]:
                 if t == "FS" or t == "SS":
                     c = df[p] if t == "FS" else ds[p]
                     if lag:
-                        c = _lag_cal(net, p, i).add(c, lag, "finish" if t == "FS" else "start")
+                        c = lag_calendar(net, p, i).add(c, lag, "finish" if t == "FS" else "start")
                     if c > start_c or (c == start_c and sdrv < 0):
                         start_c, sdrv = c, p
                 else:
                     c = df[p] if t == "FF" else ds[p]
                     if lag:
-                        c = _lag_cal(net, p, i).add(c, lag, "finish")
+                        c = lag_calendar(net, p, i).add(c, lag, "finish")
                     if c > fin_c:
                         fin_c, fdrv = c, p
         started = a.actual_start is not None
@@ -183,7 +188,7 @@ def _level_of_effort_forward(net, es, ef, ds, df, dd) -> None:
         cal = net.cal[i]
         fin = _NEG
         for s, t, lag in net.out_links[i]:
-            lc = _lag_cal(net, i, s)
+            lc = lag_calendar(net, i, s)
             if t in ("FF", "SF"):
                 fin = max(fin, _shift(lc, df[s], -lag, "finish"))
             else:
@@ -215,7 +220,7 @@ def backward(net, schedule: Schedule, dd: int, es: list[int], ef: list[int], fin
             if t == "FS" or t == "FF":
                 has_succ = True
             if lag:
-                lc = _lag_cal(net, i, s)
+                lc = lag_calendar(net, i, s)
                 if lag > 0 and a.actual_finish is not None:
                     # the part of a lag after complete work that has already elapsed by the data date
                     since = _m(a.actual_finish if t in ("FS", "FF") else a.actual_start or a.actual_finish)
@@ -281,7 +286,7 @@ def _level_of_effort_backward(net, ls: list[int], lf: list[int]) -> None:
             continue
         cal, start = net.cal[i], _NEG
         for p, t, lag in net.in_links[i]:
-            lc = _lag_cal(net, p, i)
+            lc = lag_calendar(net, p, i)
             if t == "SS":
                 start = max(start, _shift(lc, ls[p], lag, "start"))
             elif t == "FS":
@@ -369,7 +374,7 @@ def _floats(net, float_type: str, es, ef, ls, lf, finish: int) -> tuple[list[flo
         for k in np.flatnonzero(L).tolist():  # lagged links: shift on the lag calendar (scalar, few)
             p, s_ = int(P[k]), int(S[k])
             side = "start" if T[k] == 1 else "finish"
-            base[k] = _lag_cal(net, p, s_).add(int(base[k]), int(L[k]), side)
+            base[k] = lag_calendar(net, p, s_).add(int(base[k]), int(L[k]), side)
         slack = np.empty(P.size, dtype=np.int64)
         pred_cal = net.cal_key[P]
         for key in np.unique(pred_cal).tolist():
@@ -401,7 +406,7 @@ def _free_float_minutes(net, i: int, es: list[int], ef: list[int], finish: int) 
     slack = _POS
     own_start = net.drive_start[i] if net.acts[i].actual_start is not None else es[i]
     for s, t, lag in net.out_links[i]:
-        lc = _lag_cal(net, i, s)
+        lc = lag_calendar(net, i, s)
         if t == "FS":
             slack = min(slack, cal.offset(es[s]) - cal.offset(_shift(lc, ef[i], lag, "finish")))
         elif t == "SS":

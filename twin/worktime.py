@@ -271,6 +271,14 @@ class WorkCalendar:
         i = bisect_right(self._ls, t) - 1
         return i >= 0 and t < self._le[i]
 
+    def intervals(self, t0: int, t1: int) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Working intervals overlapping clock minutes ``[t0, t1)``: (starts, ends), shape (k,) each, in
+        order, ends exclusive, touching intervals merged (whole intervals, not clipped to the window)."""
+        self._ensure(int(t0))
+        self._ensure(int(t1))
+        sel = (self._ends > t0) & (self._starts < t1)
+        return self._starts[sel], self._ends[sel]
+
     # -- vectorised API -------------------------------------------------------------------------------
     def offsets(self, t: ArrayLike) -> NDArray[np.int64]:
         """Vectorised :meth:`offset`: ``t`` clock minutes, shape (n,) -> working offsets, shape (n,)."""

@@ -5,8 +5,7 @@ binary searches.
 :class:`TabulatedCalendar` wraps a :class:`twin.worktime.WorkCalendar` and answers the same calls
 (``offsets``, ``at_offsets``, ``offset``, ``at_offset``, ``next_working``) with the same results; any
 value outside its window goes to the wrapped calendar. The tables are built from the calendar's
-working intervals (its private ``_starts``/``_ends`` arrays; if a future ``worktime`` drops them, the
-wrapper falls back to the public vectorised calls, still exact): a per-minute working flag, its
+working intervals (:meth:`twin.worktime.WorkCalendar.intervals`): a per-minute working flag, its
 running sum (the offset of every minute) and the clock minute of every working minute.
 Memory: 4 bytes per calendar minute plus 8 per working minute of the window.
 """
@@ -29,19 +28,12 @@ class TabulatedCalendar:
         self.wc = wc
         self.id = wc.id
         self.calendar = wc.calendar
-        wc.offsets(np.array([t0, t1], dtype=np.int64))  # make sure wc's own tables cover the window
-        starts = getattr(wc, "_starts", None)
-        ends = getattr(wc, "_ends", None)
+        starts, ends = wc.intervals(t0, t1)
         n = t1 - t0
-        if starts is not None and ends is not None:
-            diff = np.zeros(n + 1, dtype=np.int32)
-            sel = (ends > t0) & (starts < t1)
-            np.add.at(diff, np.clip(starts[sel] - t0, 0, n), 1)
-            np.add.at(diff, np.clip(ends[sel] - t0, 0, n), -1)
-            working = np.cumsum(diff[:n]) > 0
-        else:  # pragma: no cover - only if worktime's internals change
-            off = wc.offsets(np.arange(t0, t1 + 1, dtype=np.int64))
-            working = np.diff(off) > 0
+        diff = np.zeros(n + 1, dtype=np.int32)
+        np.add.at(diff, np.clip(starts - t0, 0, n), 1)
+        np.add.at(diff, np.clip(ends - t0, 0, n), -1)
+        working = np.cumsum(diff[:n]) > 0
         self.t0, self.t1 = t0, t1
         self.w0 = wc.offset(t0)
         self._off = np.zeros(n + 1, dtype=np.int32)          # offset - w0 at clock t0 + k

@@ -2,7 +2,7 @@
 
 :class:`SimNetwork` compiles a :class:`twin.schedule.Schedule` once (activities in topological order,
 incoming links with lags in minutes, calendars compiled by :mod:`twin.worktime`, progress and
-constraints). It reuses the CPM's own link and calendar preparation (``twin.cpm._Net``) so that both
+constraints). It reuses the CPM's own link and calendar preparation (:class:`twin.cpm.Network`) so that both
 agree on what every relationship and calendar means.
 
 :func:`activity_dates` applies Primavera P6's forward-pass rules (the same as
@@ -27,24 +27,12 @@ from twin.schedule import ActivityType, ConstraintType, Schedule
 from twin.worktime import WorkCalendar, to_minutes
 
 __all__ = ["NEG", "SimNetwork", "compile_network", "activity_dates", "activity_dates_one", "loe_dates",
-           "loe_dates_one", "alap_dates", "alap_dates_one", "planned_minutes"]
+           "loe_dates_one", "alap_dates", "alap_dates_one"]
 
 NEG = -(1 << 62)
 _CT = ConstraintType
 _LOE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
 Arr = NDArray[np.int64]
-
-
-def planned_minutes(activity) -> int:
-    """Remaining working minutes the CPM schedules (0 for complete work and milestones)."""
-    a = activity
-    if a.actual_finish is not None or a.type.is_milestone:
-        return 0
-    if a.remaining_h is not None:
-        return max(0, round(a.remaining_h * 60))
-    if a.actual_start is not None:
-        return max(0, round(a.duration_h * 60 * (1 - a.percent_complete / 100)))
-    return max(0, round(a.duration_h * 60))
 
 
 @dataclass(eq=False)
@@ -89,30 +77,23 @@ class SimNetwork:
 
 def compile_network(schedule: Schedule, data_date: datetime | None = None) -> SimNetwork:
     """Compile ``schedule`` for simulation (raises :class:`ScheduleError` like the CPM would)."""
-    from twin.cpm import _Net
+    from twin.cpm import Network, scheduling_date
+    from twin.cpm_passes import lag_calendar, remaining_minutes
 
     if not schedule.activities:
         raise ScheduleError("the schedule has no activities")
-    net = _Net(schedule, data_date)
-    dd_dt = data_date or schedule.data_date or schedule.start
-    if dd_dt is None:
-        starts = [a.planned_start for a in net.acts if a.planned_start] + \
-                 [a.actual_start for a in net.acts if a.actual_start]
-        if not starts:
-            raise ScheduleError("the schedule has no start date, data date or planned start to simulate from")
-        dd_dt = min(starts)
-    from twin.cpm_passes import _lag_cal
-
+    net = Network(schedule, data_date)
+    dd_dt = scheduling_date(net, schedule, data_date, purpose="simulate")
     n = len(net.ids)
-    in_links = [[(p, t, lag, _lag_cal(net, p, i)) for p, t, lag in net.in_links[i]] for i in range(n)]
-    out_links = [[(s, t, lag, _lag_cal(net, i, s)) for s, t, lag in net.out_links[i]] for i in range(n)]
+    in_links = [[(p, t, lag, lag_calendar(net, p, i)) for p, t, lag in net.in_links[i]] for i in range(n)]
+    out_links = [[(s, t, lag, lag_calendar(net, i, s)) for s, t, lag in net.out_links[i]] for i in range(n)]
     default = schedule.default_calendar
     acts = net.acts
     return SimNetwork(
         schedule=schedule, ids=net.ids, index={a: i for i, a in enumerate(net.ids)}, order=net.order,
         in_links=in_links, out_links=out_links,
         cal_ids=[a.calendar or default for a in acts], cals=net.cal, wcals=net.wcals,
-        dur=np.array([planned_minutes(a) for a in acts], dtype=np.int64),
+        dur=np.array([remaining_minutes(a) for a in acts], dtype=np.int64),
         dd=to_minutes(dd_dt), data_date=dd_dt,
         retained=schedule.options.progress != "progress_override",
         loe=np.array([a.type in _LOE for a in acts]),
