@@ -22,6 +22,11 @@ _LATE = typer.Option("--late-after", help="Draw elements as late only when behin
                                            "than this (e.g. 1d, 4h); default: any delay.")
 _HIGHLIGHT = typer.Option(help="GlobalIds drawn in magenta over any state (clashes, conflicts): "
                                "'id1,id2' or '@file' (any file naming GlobalIds: list, CSV, JSON, BCF).")
+_COLOUR_BY = typer.Option("--colour-by", help="state | criticality | probability")
+_LINKS = typer.Option("--links", help="Link CSV (GlobalId,activity_id).")
+_RUNS = typer.Option(help="Monte Carlo runs for --colour-by probability (and criticality index); default: the "
+                          "scenario's.")
+_SEED = typer.Option(help="Seed of the Monte Carlo runs.")
 
 
 def _parse_date(text: str, option: str) -> datetime:
@@ -84,6 +89,30 @@ def _load(paths: list[Path], links: Optional[Path], width: int, height: int, mul
     return inputs, FourDView(scene, inputs.windows, inputs.links, title=inputs.name, late_after=late_after)
 
 
+def _check_view(camera: str, colour_by: str) -> None:
+    """Refuse an unknown ``--view`` or ``--colour-by`` before any loading."""
+    from twin.viz.frames import COLOUR_MODES
+    from twin.viz.scene import VIEWS
+
+    if camera not in VIEWS:
+        raise InputError(f"--view must be one of {', '.join(VIEWS)}, got '{camera}'")
+    if colour_by not in COLOUR_MODES:
+        raise InputError(f"--colour-by must be one of {', '.join(COLOUR_MODES)}, got '{colour_by}'")
+
+
+def _open_view(paths: list[Path], links: Optional[Path], width: int, height: int, multi_samples: int, camera: str,
+               late_after: timedelta, colour_by: str, runs: Optional[int], seed: Optional[int],
+               highlight: Optional[str]):
+    """What ``render`` and ``animate`` both draw from: (inputs, FourDView, colour values, highlighted count)."""
+    from twin.viz.inputs import highlight_ids
+
+    wanted = highlight_ids(highlight) if highlight else []
+    data, view = _load(paths, links, width, height, multi_samples=multi_samples, view=camera, late_after=late_after)
+    values = _values(data, colour_by, view.scene.element_ids, runs, seed)
+    highlighted = view.scene.highlight(wanted) if wanted else 0
+    return data, view, values, highlighted
+
+
 def _backend() -> str:
     from twin.viz.backend import select_backend
 
@@ -98,36 +127,27 @@ def render_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="PNG file to write.")] = Path("frame.png"),
     width: Annotated[int, typer.Option(help="Image width, pixels.")] = 1280,
     height: Annotated[int, typer.Option(help="Image height, pixels.")] = 720,
-    colour_by: Annotated[str, typer.Option("--colour-by", help="state | criticality | probability")] = "state",
-    links: Annotated[Optional[Path], typer.Option("--links", help="Link CSV (GlobalId,activity_id).")] = None,
-    runs: Annotated[Optional[int], typer.Option(help="Monte Carlo runs for --colour-by probability (and "
-                                                "criticality index); default: the scenario's.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
+    colour_by: Annotated[str, _COLOUR_BY] = "state",
+    links: Annotated[Optional[Path], _LINKS] = None,
+    runs: Annotated[Optional[int], _RUNS] = None,
+    seed: Annotated[Optional[int], _SEED] = None,
     highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
     camera: Annotated[str, _VIEW] = "iso",
     late_after: Annotated[str, _LATE] = "0m",
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Render the model as built at one date into a PNG (date caption, active tasks, legend)."""
-    from twin.viz.frames import COLOUR_MODES, render_frame
-    from twin.viz.inputs import highlight_ids
-    from twin.viz.scene import VIEWS
+    from twin.viz.frames import render_frame
 
-    if camera not in VIEWS:
-        raise InputError(f"--view must be one of {', '.join(VIEWS)}, got '{camera}'")
-
+    _check_view(camera, colour_by)
     when = _parse_date(at, "--at")
-    if colour_by not in COLOUR_MODES:
-        raise InputError(f"--colour-by must be one of {', '.join(COLOUR_MODES)}, got '{colour_by}'")
     if output.suffix.lower() != ".png":
         raise InputError(f"-o must name a .png file, got '{output}'")
-    wanted = highlight_ids(highlight) if highlight else []
     late = _late(late_after)
     _check_size(width, height)
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height, multi_samples=4, view=camera, late_after=late)   # one frame: anti-aliased
-    values = _values(data, colour_by, view.scene.element_ids, runs, seed)
-    highlighted = view.scene.highlight(wanted) if wanted else 0
+    data, view, values, highlighted = _open_view(inputs, links, width, height, 4, camera, late, colour_by, runs,
+                                                 seed, highlight)       # one frame: anti-aliased
     info = render_frame(view, when, output, colour_by=colour_by, values=values)
     view.scene.close()
     result = {
@@ -156,40 +176,31 @@ def animate_command(
     fps: Annotated[float, typer.Option(help="Frames per second in the output.")] = 4.0,
     width: Annotated[int, typer.Option(help="Frame width, pixels.")] = 1280,
     height: Annotated[int, typer.Option(help="Frame height, pixels.")] = 720,
-    colour_by: Annotated[str, typer.Option("--colour-by", help="state | criticality | probability")] = "state",
-    links: Annotated[Optional[Path], typer.Option("--links", help="Link CSV (GlobalId,activity_id).")] = None,
-    runs: Annotated[Optional[int], typer.Option(help="Monte Carlo runs for --colour-by probability (and "
-                                                "criticality index); default: the scenario's.")] = None,
-    seed: Annotated[Optional[int], typer.Option(help="Seed of the Monte Carlo runs.")] = None,
+    colour_by: Annotated[str, _COLOUR_BY] = "state",
+    links: Annotated[Optional[Path], _LINKS] = None,
+    runs: Annotated[Optional[int], _RUNS] = None,
+    seed: Annotated[Optional[int], _SEED] = None,
     highlight: Annotated[Optional[str], _HIGHLIGHT] = None,
     camera: Annotated[str, _VIEW] = "iso",
     late_after: Annotated[str, _LATE] = "0m",
     json_out: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Write a 4D animation (MP4 or GIF) from start to end every STEP, with a progress bar."""
-    from twin.viz.frames import COLOUR_MODES, animate, frame_dates, parse_step
-    from twin.viz.inputs import highlight_ids
-    from twin.viz.scene import VIEWS
+    from twin.viz.frames import animate, frame_dates, parse_step
 
-    if camera not in VIEWS:
-        raise InputError(f"--view must be one of {', '.join(VIEWS)}, got '{camera}'")
-
+    _check_view(camera, colour_by)
     if output.suffix.lower() not in (".mp4", ".gif"):
         raise InputError(f"-o must name a .mp4 or .gif file, got '{output}'")
-    if colour_by not in COLOUR_MODES:
-        raise InputError(f"--colour-by must be one of {', '.join(COLOUR_MODES)}, got '{colour_by}'")
     delta = parse_step(step)
     if fps <= 0 or fps > 120:
         raise InputError(f"--fps must be > 0 and <= 120, got {fps:g}")
     first = _parse_date(start, "--start") if start else None
     last = _parse_date(end, "--end") if end else None
-    wanted = highlight_ids(highlight) if highlight else []
     late = _late(late_after)
     _check_size(width, height)
     t0 = time.perf_counter()
-    data, view = _load(inputs, links, width, height, multi_samples=0, view=camera, late_after=late)   # many frames: speed first
-    values = _values(data, colour_by, view.scene.element_ids, runs, seed)
-    highlighted = view.scene.highlight(wanted) if wanted else 0
+    data, view, values, highlighted = _open_view(inputs, links, width, height, 0, camera, late, colour_by, runs,
+                                                 seed, highlight)       # many frames: speed first
     span = view.timeline.span
     first = first or (span[0] if span else data.cpm.start)
     last = last or (span[1] if span else data.cpm.finish)
