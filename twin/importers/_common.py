@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from twin.errors import ScheduleCycleError, ScheduleError
+from twin.errors import MissingFileError, ScheduleCycleError, ScheduleError
 from twin.schedule import STANDARD_WEEK, Activity, Calendar, RelationType, Relationship
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "atomic_write_bytes",
     "is_builtin_calendar",
     "parse_xml",
+    "schedule_xml_root",
     "local_name",
     "leaf_texts",
     "children",
@@ -311,6 +312,26 @@ def parse_xml(path: Path) -> ET.Element:
                             f"({str(exc).split(':')[0]})") from None
     except LookupError as exc:
         raise ScheduleError(f"{path}, line 1: the XML declaration names an {exc}") from None
+
+
+def schedule_xml_root(path: str | os.PathLike[str], root_tag: str | None = None, tool: str = "") -> tuple[Path, ET.Element]:
+    """(path, root element) of a schedule XML file, the root checked to be ``<root_tag>`` when given.
+
+    Raises
+    ------
+    MissingFileError
+        ``path`` is not a file.
+    ScheduleError
+        Malformed XML (:func:`parse_xml`), or another root element, e.g. ``f.xml: root element is
+        <Foo>, expected MS Project's <Project>`` (``tool`` names the program that writes the format).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(p, "schedule file")
+    root = parse_xml(p)
+    if root_tag is not None and local_name(root.tag) != root_tag:
+        raise ScheduleError(f"{p}: root element is <{local_name(root.tag)}>, expected {tool}'s <{root_tag}>")
+    return p, root
 
 
 _LOCAL: dict[str, str] = {}

@@ -47,10 +47,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from twin.errors import MissingFileError, ScheduleError
+from twin.errors import ScheduleError
 from twin.importers._common import (
     check_logic, children, expand_summary_links, fallback_start, leaf_texts, local_name, parse_datetime,
-    parse_iso_duration_h, parse_xml,
+    parse_iso_duration_h, schedule_xml_root,
 )
 from twin.schedule import (
     Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Interval, RelationType,
@@ -144,12 +144,7 @@ def read_mspdi(path: str | os.PathLike[str]) -> Schedule:
     ScheduleCycleError
         The links form a loop.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise MissingFileError(p, "schedule file")
-    root = parse_xml(p)
-    if _local(root.tag) != "Project":
-        raise ScheduleError(f"{p}: root element is <{_local(root.tag)}>, expected MS Project's <Project>")
+    p, root = schedule_xml_root(path, "Project", "MS Project")
     head = _leaf(root)
     mpd = float(head.get("MinutesPerDay") or 480) or 480.0
     ctx = _Ctx(p, mpd)

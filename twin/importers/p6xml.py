@@ -39,9 +39,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from twin.errors import MissingFileError, ScheduleError
+from twin.errors import ScheduleError
 from twin.importers._common import (
-    check_logic, children, fallback_start, leaf_texts, local_name, parse_datetime, parse_xml,
+    check_logic, children, fallback_start, leaf_texts, local_name, parse_datetime, schedule_xml_root,
 )
 from twin.schedule import (
     Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Interval, RelationType,
@@ -172,10 +172,7 @@ def _minute(text: str) -> int:
 
 def list_p6xml_projects(path: str | os.PathLike[str]) -> list[tuple[str, str, str]]:
     """(ObjectId, Id, Name) of each project in a P6 XML file, in file order."""
-    p = Path(path)
-    if not p.is_file():
-        raise MissingFileError(p, "schedule file")
-    root = parse_xml(p)
+    _, root = schedule_xml_root(path)
     return [(d.get("ObjectId", ""), d.get("Id", ""), d.get("Name", ""))
             for d in (leaf_texts(e) for e in children(root, "Project"))]
 
@@ -198,12 +195,7 @@ def read_p6xml(path: str | os.PathLike[str], *, project: str | None = None) -> S
     ScheduleCycleError
         The relationships form a loop.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise MissingFileError(p, "schedule file")
-    root = parse_xml(p)
-    if local_name(root.tag) != "APIBusinessObjects":
-        raise ScheduleError(f"{p}: root element is <{local_name(root.tag)}>, expected P6's <APIBusinessObjects>")
+    p, root = schedule_xml_root(path, "APIBusinessObjects", "P6")
     r = _Reader(p, root)
     projects = _pick_projects(r, project)
     calendars = r.calendars()
