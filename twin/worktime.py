@@ -37,6 +37,7 @@ datetime.datetime(2024, 3, 4, 8, 0)
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Literal
 
@@ -48,6 +49,7 @@ from twin.schedule import Calendar
 
 __all__ = [
     "EPOCH",
+    "merge_intervals",
     "MIN_YEAR",
     "MAX_YEAR",
     "HorizonError",
@@ -120,8 +122,8 @@ class WorkCalendar:
         self.id = calendar.id
         if not any(calendar.week) and not any(calendar.exceptions.values()):
             raise ScheduleError(f"calendar '{calendar.id}' has no working time in its week or exceptions")
-        self._week = tuple(_merge(day) for day in calendar.week)
-        self._exc = {day_number(d): _merge(iv) for d, iv in calendar.exceptions.items()}
+        self._week = tuple(merge_intervals(day) for day in calendar.week)
+        self._exc = {day_number(d): merge_intervals(iv) for d, iv in calendar.exceptions.items()}
         self._origin_day = day_number(origin)
         half = max(span_days // 2, 400)
         self._build(max(self._origin_day - half // 4, _MIN_DAY), min(self._origin_day + half * 2, _MAX_DAY))
@@ -334,8 +336,12 @@ def compile_calendars(calendars: dict[str, Calendar] | None, *, origin: date = d
     return out
 
 
-def _merge(intervals) -> tuple[tuple[int, int], ...]:
-    """Sort and merge overlapping or touching intervals of one day."""
+def merge_intervals(intervals: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sort and merge overlapping or touching intervals of one day (minutes from midnight).
+
+    >>> merge_intervals([(780, 1020), (480, 720), (700, 800)])
+    ((480, 1020),)
+    """
     out: list[list[int]] = []
     for s, e in sorted(intervals):
         if out and s <= out[-1][1]:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -51,6 +51,7 @@ from twin.importers._common import check_logic, expand_summary_links, parse_date
 from twin.schedule import (
     STANDARD_WEEK, Activity, ActivityType, Calendar, Interval, RelationType, Relationship, Schedule,
 )
+from twin.worktime import merge_intervals
 
 __all__ = ["read_ifc_schedule", "list_work_schedules", "SEQUENCE_TYPES"]
 
@@ -256,8 +257,8 @@ class _Reader:
         if not any_weekly and not dated:
             self.warnings.append(f"{self.path}: {where} has no working times; read as Mon-Fri 8h")
             week = [list(d) for d in STANDARD_WEEK]
-        week_t = tuple(_merge(d) for d in week)
-        exceptions: dict[date, tuple[Interval, ...]] = {d: _merge(v) for d, v in dated.items()}
+        week_t = tuple(merge_intervals(d) for d in week)
+        exceptions: dict[date, tuple[Interval, ...]] = {d: merge_intervals(v) for d, v in dated.items()}
         for wt in wc.ExceptionTimes or ():
             _, days = self._work_time_days(wt, years, where)
             if days is None:
@@ -497,16 +498,6 @@ def _clock(value: Any) -> int:
 def _span(lo: date, hi: date) -> list[date]:
     n = min((hi - lo).days + 1, _MAX_DAYS)
     return [lo + timedelta(days=i) for i in range(max(0, n))]
-
-
-def _merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
-    out: list[list[int]] = []
-    for s, e in sorted(intervals):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return tuple((s, e) for s, e in out)
 
 
 def _subtract(base: tuple[Interval, ...], off: tuple[Interval, ...]) -> tuple[Interval, ...]:

@@ -56,6 +56,7 @@ from twin.schedule import (
     Activity, ActivityType, Assignment, Calendar, Constraint, ConstraintType, Interval, RelationType,
     Relationship, Resource, Schedule,
 )
+from twin.worktime import merge_intervals
 
 __all__ = ["read_mspdi", "MSP_NS", "LINK_TYPES", "CONSTRAINT_TYPES", "ACTIVITY_ID_ALIAS", "TWIN_TYPE_ALIAS"]
 
@@ -573,13 +574,7 @@ def _resource_calendars(activities: dict[str, Activity], resources: Mapping[str,
 
 def _union_calendar(cid: str, cals: list[Calendar]) -> Calendar:
     def merge(days: list[tuple[Interval, ...]]) -> tuple[Interval, ...]:
-        out: list[list[int]] = []
-        for s, e in sorted(iv for day in days for iv in day):
-            if out and s <= out[-1][1]:
-                out[-1][1] = max(out[-1][1], e)
-            else:
-                out.append([s, e])
-        return tuple((s, e) for s, e in out)
+        return merge_intervals(iv for day in days for iv in day)
 
     week = tuple(merge([c.week[i] for c in cals]) for i in range(7))
     dates = {d for c in cals for d in c.exceptions}
