@@ -17,7 +17,7 @@ from twin.cli._common import app, console, err_console, handle_errors, print_jso
 def clash_command(
     inputs: Annotated[list[Path], typer.Argument(help="IFC model file(s) (several: a federated model), "
                                                       "or one scenario .toml for 4D dates and temporary objects.")],
-    a: Annotated[str, typer.Option("--a", help="Selection A: IFC class, comma list, '*', with [key=value] "
+    a: Annotated[str, typer.Option("--a", help="Selection A: IFC class, comma list, '*', with \\[key=value] "
                                                "filters and '|' unions (docs/clash.md).")] = "*",
     b: Annotated[Optional[str], typer.Option("--b", help="Selection B (default: A against itself).")] = None,
     mode: Annotated[str, typer.Option(help="hard (overlap deeper than --tolerance), touch, or clearance.")] = "hard",

@@ -32,7 +32,7 @@ from twin.model import BuildingModel, Element, Mesh
 __all__ = ["ClashRun", "detect_clashes", "candidate_pairs", "mesh_hash", "ifcclash_pairs", "subclass_test",
            "PairCache"]
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"      # bump when a verdict could change for the same meshes
 
 
 @dataclass(frozen=True, slots=True)
