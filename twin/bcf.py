@@ -1,6 +1,6 @@
 """BCF 2.1 / 3.0 export of clashes with bcf-client: one topic per clash (or per smart group), a
 perspective viewpoint looking at the clash point with both elements selected, and a rendered
-snapshot (PNG, ``twin.viz.scene.Scene4D`` off screen) in which element A is red, B is blue and the
+snapshot (PNG, ``twin.viz.scene.Scene4D`` off screen) in which element A is see-through red, B is blue and the
 rest of the model is a faint ghost.
 
 bcf-client and the renderer are imported inside the functions (this module is part of the core,
@@ -176,7 +176,7 @@ def _snapshot(scene, pos, point, up, guids) -> bytes:
     others = [g for g in scene.element_ids if g not in set(guids)]
     scene.clear_highlight()
     scene.highlight(others, "#c8ccd2", 0.12)
-    scene.highlight(guids[:1], "#e31a1c", 1.0)
+    scene.highlight(guids[:1], "#e31a1c", 0.6)          # see-through, so B shows where they overlap
     if len(guids) > 1:
         scene.highlight(guids[1:], "#1f78b4", 1.0)
     cam = scene.plotter.camera
