@@ -594,6 +594,12 @@ def penetration(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray, str]:
         return max(depth, 0.0), point, "convex"
     best, point = 0.0, np.full(3, np.nan)
     for x, y in ((a, b), (b, a)):
+        if y.convex:
+            # into a convex solid: exact inside stretches by clipping against its face planes
+            d, p = _probes_in_convex(x, y)
+            if d > max(best, EPS):
+                best, point = d, p
+            continue
         ix = np.all(x.vertices >= y.lo - EPS, axis=1) & np.all(x.vertices <= y.hi + EPS, axis=1)
         pts = np.concatenate([x.vertices[ix], _pierce_probes(x, y)])
         if not len(pts):
@@ -611,6 +617,37 @@ def penetration(a: MeshInfo, b: MeshInfo) -> tuple[float, NDArray, str]:
     if not np.isfinite(point).all():
         point = _overlap_centre(a, b)
     return best, point, "probe"
+
+
+def _probes_in_convex(x: MeshInfo, c: MeshInfo) -> tuple[float, NDArray]:
+    """Deepest probe of ``x`` inside the convex solid ``c`` (vertices of ``x``, and midpoints of the
+    stretches of ``x``'s edges inside ``c``, found by clipping against ``c``'s face planes), and its
+    distance to ``c``'s surface (the nearest face plane: exact for a convex solid)."""
+    good = np.einsum("ij,ij->i", c.normals, c.normals) > 0.5
+    n = c.normals[good]
+    off = np.einsum("ij,ij->i", n, c.tris[good, 0])
+    lo, hi = c.lo - EPS, c.hi + EPS
+    e = x.edges
+    keep = np.all(np.minimum(e[:, 0], e[:, 1]) <= hi, axis=1) & np.all(np.maximum(e[:, 0], e[:, 1]) >= lo, axis=1)
+    e = e[keep]
+    p0, d = e[:, 0], e[:, 1] - e[:, 0]
+    num = off[None, :] - p0 @ n.T                    # (k, f): >= 0 where p0 is behind the plane
+    den = d @ n.T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = num / den
+    enter = np.where(den < -1e-15, t, -np.inf).max(axis=1, initial=-np.inf)
+    leave = np.where(den > 1e-15, t, np.inf).min(axis=1, initial=np.inf)
+    parallel_out = np.any((np.abs(den) <= 1e-15) & (num < 0), axis=1)
+    t0, t1 = np.maximum(enter, 0.0), np.minimum(leave, 1.0)
+    ok = (t0 < t1) & ~parallel_out
+    mids = p0[ok] + d[ok] * ((t0[ok] + t1[ok]) / 2)[:, None]
+    inside_v = x.vertices[np.all((x.vertices >= lo) & (x.vertices <= hi), axis=1)]
+    pts = np.concatenate([inside_v, mids])
+    if not len(pts):
+        return 0.0, np.full(3, np.nan)
+    depth = (off[None, :] - pts @ n.T).min(axis=1)  # distance to the nearest face plane (negative: outside)
+    k = int(np.argmax(depth))
+    return float(max(depth[k], 0.0)), pts[k]
 
 
 def _overlap_centre(a: MeshInfo, b: MeshInfo) -> NDArray:
