@@ -29,6 +29,7 @@ from twin.ifc.clash import detect_clashes, ifcclash_pairs
 
 pytest.importorskip("ifcclash")
 pv = pytest.importorskip("pyvista")
+pytestmark = pytest.mark.slow
 
 TOL = 0.002
 CLEARANCE = 0.05
