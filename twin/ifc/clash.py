@@ -29,7 +29,8 @@ from twin.clashgeom import (EPS, MeshInfo, _sat_depth, meets_interior, mesh_info
 from twin.errors import InputError
 from twin.model import BuildingModel, Element, Mesh
 
-__all__ = ["ClashRun", "detect_clashes", "candidate_pairs", "mesh_hash", "ifcclash_pairs", "subclass_test",
+__all__ = ["ClashRun", "detect_clashes", "run_clash", "candidate_pairs", "mesh_hash", "ifcclash_pairs", "subclass_test",
+           "element_volume",
            "PairCache"]
 
 _CACHE_VERSION = "2"      # bump when a verdict could change for the same meshes
