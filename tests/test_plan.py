@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime
 
 import networkx as nx
@@ -162,8 +163,16 @@ def test_zone_vertical_tops_out_zone_one_before_zone_two_starts_each_trade():
     assert not nx.has_path(g, "L00-Z2-COL", "L02-Z1-COL")
 
 
+def non_bearing_walls(model: BuildingModel) -> BuildingModel:
+    """``model`` with its walls marked ``Pset_WallCommon.LoadBearing = False`` (their tops touch the slabs)."""
+    els = {g: (replace(e, properties={**e.properties, "Pset_WallCommon.LoadBearing": False})
+               if e.ifc_class.startswith("IfcWall") else e) for g, e in model.elements.items()}
+    return replace(model, elements=els)
+
+
 def test_structure_first_keeps_follow_on_trades_n_storeys_behind():
-    plan = generate_plan(frame_model(n_storeys=4), "structure-first", zones=1, lag_storeys=2, start=START)
+    model = non_bearing_walls(frame_model(n_storeys=4))
+    plan = generate_plan(model, "structure-first", zones=1, lag_storeys=2, start=START)
     g = graph(plan.schedule)
     assert nx.has_path(g, "L02-Z1-SLB", "L00-Z1-WAL")     # walls on L0 wait for the L2 slab
     assert not nx.has_path(g, "L03-Z1-SLB", "L00-Z1-WAL")
@@ -325,3 +334,49 @@ def test_hoist_trips_only_above_the_ground_storey():
     assert upper.attributes["hoist_trips"] == math.ceil(upper.attributes["elements"] * rates.trades["doors"].hoist_per_element)
     assert upper.attributes["hoist_trips"] > 0
     assert plan.schedule.get_activity("L01-Z1-SLB").attributes["hoist_trips"] == 0       # slabs use the crane
+
+
+def test_load_bearing_walls_rise_with_the_frame_in_structure_first():
+    # the fixture's walls carry the slabs (slab underside on the wall tops): they are structure
+    plan = generate_plan(frame_model(n_storeys=4), "structure-first", zones=1, lag_storeys=2, start=START)
+    g = graph(plan.schedule)
+    assert nx.has_path(g, "L00-Z1-WAL", "L00-Z1-SLB") and not nx.has_path(g, "L02-Z1-SLB", "L00-Z1-WAL")
+
+
+def stair_model(n_storeys: int = 3) -> BuildingModel:
+    """``frame_model`` with a stair flight per storey below the top, from its storey's slab up to the next
+    storey's slab (as in the demo building, where a storey's floor slab carries the flight below)."""
+    stairs = [Element(f"ST{s}", "IfcStairFlight", storey=f"L{s}", bbox=((2.0, 1.0, 3.0 * s + 3.0), (3.2, 6.0, 3.0 * s + 5.9)))
+              for s in range(n_storeys - 1)]
+    return frame_model(n_storeys=n_storeys, extra=stairs)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_stair_flights_follow_the_slab_they_arrive_at(strategy):
+    from twin.conflicts import support_graph
+
+    model = stair_model()
+    assert ("ST0", "S10") in support_graph(model.elements)        # flight 0 arrives at the L1 slab
+    plan = generate_plan(model, strategy, zones=2, start=START)
+    g = graph(plan.schedule)
+    for s in range(2):
+        assert nx.has_path(g, f"L{s + 1:02d}-Z1-SLB", f"L{s:02d}-Z1-STR")
+    assert not plan.warnings
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_plans_of_the_demo_building_have_no_support_conflict(strategy):
+    from twin.conflicts import element_construct_windows, support_conflicts, support_graph
+    from twin.cpm import compute_cpm
+    from twin.fourd import task_windows
+    from twin.ifc import load_model
+
+    from tests.conftest import ROOT
+
+    model = load_model([str(ROOT / "samples" / "demo_building.ifc")], geometry=True)
+    plan = generate_plan(model, strategy, zones=2, start=START)
+    windows = task_windows(plan.schedule, compute_cpm(plan.schedule).dates)
+    found = support_conflicts(support_graph(model.elements), element_construct_windows(windows, plan.links.pairs),
+                              model.elements)
+    assert [f.message for f in found] == []
+    assert any(a.attributes.get("trade") == "stairs" for a in plan.schedule.activities.values())

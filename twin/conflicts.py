@@ -11,7 +11,8 @@ Assumptions:
   within ``contact`` metres and a class rule allows it. Vertical contact: S's underside on P's top
   (S above), with plan overlap. End contact: a beam's end on a column face. A stair flight also
   bears on the slab it arrives at (its top within the slab's depth). A column that stands on a
-  column or footing is not taken as standing on the slab it passes through. Rules (supported <- supporters): column <- footing, column, slab, beam,
+  column or footing is not taken as standing on the slab it passes through. A wall whose
+  ``LoadBearing`` property is false supports nothing. Rules (supported <- supporters): column <- footing, column, slab, beam,
   wall; beam <- column, wall, beam; slab <- beam, wall, column, footing; wall <- slab, beam,
   footing, wall; stair flight <- slab, beam, wall; member/plate <- beam, column, member, wall, slab.
 - **Support conflict**: S's first construct activity starts before P's last one finishes. Pairs
@@ -103,6 +104,8 @@ def support_graph(elements: Mapping[str, Element], *, contact: float = 0.01,
     if len(ids) < 2:
         return []
     roles = [role_of(elements[g]) for g in ids]
+    # a wall the model says is not load-bearing carries nothing (it may still stand on something)
+    carries = [not (r == "wall" and _load_bearing(elements[g]) is False) for g, r in zip(ids, roles)]
     box = np.array([elements[g].bbox for g in ids], dtype=float)       # (n, 2, 3)
     lo, hi = box[:, 0], box[:, 1]
     order = np.argsort(lo[:, 0])
@@ -118,7 +121,7 @@ def support_graph(elements: Mapping[str, Element], *, contact: float = 0.01,
         touching = np.all(ov >= -contact, axis=1)
         for j in js[touching]:
             for s, p in ((i, j), (j, i)):
-                if roles[p] not in rules.get(roles[s], ()):
+                if roles[p] not in rules.get(roles[s], ()) or not carries[p]:
                     continue
                 if _bears(lo[s], hi[s], lo[p], hi[p], contact, (roles[s], roles[p]) in _END_RULES,
                           roles[s] == "stair" and roles[p] == "slab"):
@@ -127,6 +130,14 @@ def support_graph(elements: Mapping[str, Element], *, contact: float = 0.01,
     direct = {s for s, p in out if roles[ids.index(s)] == "column" and role_of(elements[p]) in ("column", "footing")} \
         if out else set()
     return [(s, p) for s, p in out if not (s in direct and role_of(elements[p]) == "slab")]
+
+
+def _load_bearing(element: Element) -> bool | None:
+    """The element's ``LoadBearing`` property (any property set), None when it has none."""
+    for k, v in element.properties.items():
+        if k.rsplit(".", 1)[-1] == "LoadBearing" and isinstance(v, bool):
+            return v
+    return None
 
 
 def _bears(slo, shi, plo, phi, tol: float, end_ok: bool, arrival: bool = False) -> bool:

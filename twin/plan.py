@@ -18,7 +18,11 @@ When a planner has a model but no schedule yet, :func:`generate_plan` proposes o
 Strategies (logic common to all: within a storey-zone location, the structure trades in ``order``,
 then the other trades in ``order``; the structure of a storey on the structure below in the same zone;
 a location without structure of its own follows the structure of its storey, or the closest storey
-below, in every zone):
+below, in every zone; and the **support rules** of :func:`twin.conflicts.support_graph`: every group
+follows the groups its elements rest on, a group resting on a higher storey's work (a stair flight on
+the slab it arrives at) follows that work instead of closing its own storey, and a group carrying
+structure (load-bearing core walls) rises with the structure; a support pair the strategy's order
+contradicts is left out with a warning):
 
 ``storey-by-storey``  one crew per trade moves zone by zone along a storey; a storey is complete
                       (every trade, every zone) before work starts on the next one up.
@@ -41,6 +45,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from twin.conflicts import support_graph
 from twin.errors import InputError, MissingFileError, ScheduleCycleError
 from twin.links import Links, match_element, storey_order
 from twin.model import BuildingModel, Element
@@ -412,7 +417,13 @@ def generate_plan(
     acts, ids, pairs, warnings = _activities(model, groups, trade_list, zone_list, storey_names, rates, strategy,
                                              ground)
     n_crews = {t.name: (crews or {}).get(t.name, 2 if strategy == "two-crews" else 1) for t in trade_list}
-    edges = _logic(sorted(groups), trade_list, strategy, lag_storeys, n_crews)
+    key_of = {gid: key for key, gids in groups.items() for gid in gids}
+    supports = {(key_of[p], key_of[s]) for s, p in support_graph(model.elements) if key_of[s] != key_of[p]}
+    edges, unmet = _logic(sorted(groups), trade_list, strategy, lag_storeys, n_crews, supports)
+    if unmet:
+        a, b = unmet[0]
+        warnings.append(f"{len(unmet)} support precedence(s) contradict the {strategy} order and were not added "
+                        f"(e.g. {ids[b]} rests on work of {ids[a]}): twin conflicts will report them")
     rels = _reduce(edges, ids)
     begin = _start(start)
     acts, rels = _milestones(acts, rels, begin)
@@ -483,15 +494,34 @@ def _activities(model, groups, trade_list, zone_list, storey_names, rates, strat
     return acts, ids, pairs, warnings
 
 
-def _logic(keys: list[Key], trade_list: list[Trade], strategy: str, lag: int, n_crews: Mapping[str, int]):
-    """Finish-to-start edges between group keys for ``strategy`` (see the module docstring)."""
+def _logic(keys: list[Key], trade_list: list[Trade], strategy: str, lag: int, n_crews: Mapping[str, int],
+           supports: Iterable[tuple[Key, Key]] = ()) -> tuple[set[tuple[Key, Key]], list[tuple[Key, Key]]]:
+    """Finish-to-start edges between group keys for ``strategy`` (see the module docstring), and the
+    support pairs that could not be honoured.
+
+    ``supports`` holds (supporter key, supported key) pairs (from :func:`twin.conflicts.support_graph`).
+    A group resting on work of a higher storey (a stair flight on the slab it arrives at) leaves the
+    location and storey chains: it follows its supports and its crew only. A group carrying a
+    structure group (core walls under beams) rises with the structure. Then every support pair
+    becomes an edge unless it would close a loop with the strategy's order; those are returned.
+    """
+    supports = sorted(set(supports))
+    deferred = {b for a, b in supports if a[0] > b[0]}
     struct = {i for i, t in enumerate(trade_list) if t.phase == "structure"}
     edges: set[tuple[Key, Key]] = set()
     by_loc: dict[tuple[int, int], list[Key]] = {}
-    for k in sorted(keys, key=lambda k: k[2]):
+    for k in sorted((k for k in keys if k not in deferred), key=lambda k: k[2]):
         by_loc.setdefault((k[0], k[1]), []).append(k)
-    frame = {loc: [k for k in ks if k[2] in struct] for loc, ks in by_loc.items()}
-    rest = {loc: [k for k in ks if k[2] not in struct] for loc, ks in by_loc.items()}
+    # a group carrying structure is structure (core walls under the beams), whatever its trade's phase
+    bearing = {a for a, b in supports if b[2] in struct and a not in deferred}
+    frame = {loc: [k for k in ks if k[2] in struct or k in bearing] for loc, ks in by_loc.items()}
+    for loc, ks in frame.items():          # in a location, a bearing group before the first group it carries
+        rank = {k: float(k[2]) for k in ks}
+        for a, b in supports:
+            if a in bearing and a in rank and b in rank and b[2] in struct:
+                rank[a] = min(rank[a], b[2] - 0.5)
+        ks.sort(key=lambda k: (rank[k], k[2]))
+    rest = {loc: [k for k in ks if k[2] not in struct and k not in bearing] for loc, ks in by_loc.items()}
     zones = sorted({k[1] for k in keys})
     levels_of = {z: sorted({s for (s, zz), ks in frame.items() if zz == z and ks}) for z in zones}
     all_levels = sorted({s for (s, _), ks in frame.items() if ks})
@@ -530,16 +560,35 @@ def _logic(keys: list[Key], trade_list: list[Trade], strategy: str, lag: int, n_
             edges.update(zip(seq, seq[1:]))
     # 5. storey by storey: every activity of a storey before any of the next storey
     if strategy in ("storey-by-storey", "two-crews"):
-        storeys = sorted({k[0] for k in keys})
+        placed = [k for k in keys if k not in deferred]
+        storeys = sorted({k[0] for k in placed})
         for lo, hi in zip(storeys, storeys[1:]):
-            lo_keys = [k for k in keys if k[0] == lo]
-            hi_keys = [k for k in keys if k[0] == hi]
-            has_succ = {a for a, b in edges if a in lo_keys and b[0] == lo}
+            lo_keys = [k for k in placed if k[0] == lo]
+            hi_keys = [k for k in placed if k[0] == hi]
+            has_succ = {a for a, b in edges if a in lo_keys and b[0] == lo and b not in deferred}
             has_pred = {b for a, b in edges if b in hi_keys and a[0] == hi}
             sinks = [k for k in lo_keys if k not in has_succ]
             sources = [k for k in hi_keys if k not in has_pred]
             edges.update((a, b) for a in sinks for b in sources)
-    return edges
+    # 6. every support pair, unless the strategy's order already runs the other way
+    return edges, _add_acyclic(edges, supports)
+
+
+def _add_acyclic(edges: set[tuple[Key, Key]], extra: Sequence[tuple[Key, Key]]) -> list[tuple[Key, Key]]:
+    """Add each of ``extra`` (in order) to ``edges`` unless it closes a loop; return those left out."""
+    import networkx as nx
+
+    g = nx.DiGraph(list(edges))
+    left: list[tuple[Key, Key]] = []
+    for a, b in extra:
+        if (a, b) in edges:
+            continue
+        if a in g and b in g and nx.has_path(g, b, a):
+            left.append((a, b))
+            continue
+        g.add_edge(a, b)
+        edges.add((a, b))
+    return left
 
 
 def _reduce(edges: Iterable[tuple[Key, Key]], ids: Mapping[Key, str]) -> list[Relationship]:

@@ -31,6 +31,14 @@ def test_support_graph_equals_the_designed_bearing_contacts(demo):
     assert set(support_graph(model.elements)) == set(summary.supports)
 
 
+def test_a_wall_marked_not_load_bearing_carries_nothing():
+    wall = Element("W", "IfcWall", bbox=((0, 0, 0), (10, 0.2, 2.8)))
+    beam = Element("B", "IfcBeam", bbox=((0, 0, 2.8), (10, 0.2, 3.2)))
+    assert support_graph({"W": wall, "B": beam}) == [("B", "W")]
+    free = Element("W", "IfcWall", bbox=wall.bbox, properties={"Pset_WallCommon.LoadBearing": False})
+    assert support_graph({"W": free, "B": beam}) == []
+
+
 def _windows(order: list[str], t0=datetime(2027, 3, 1, 8)):
     return {a: TaskWindow(a, t0 + timedelta(days=7 * k), t0 + timedelta(days=7 * k + 5), WorkKind.CONSTRUCT)
             for k, a in enumerate(order)}
