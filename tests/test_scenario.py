@@ -1,11 +1,14 @@
 """Scenario TOML: loading, validation messages naming the field, the writer, the starter file."""
 from __future__ import annotations
 
+import json
+import math
 import tomllib
 from datetime import date, datetime
 
 import pytest
 
+from tests.conftest import ROOT
 from twin.errors import MissingFileError, ScenarioError
 from twin.model import BuildingModel, Element, Storey
 from twin.scenario import dumps_toml, load_scenario, resolve, scenario_from_dict, starter_scenario
@@ -273,10 +276,70 @@ def test_starter_resources_place_crane_hoist_and_crews():
     model = BuildingModel((), (Storey("s0", "L0", 0.0), Storey("s1", "L1", 3.0)), {"W": els[0]})
     res = starter_resources(model, two_crews=True)
     x, y, reach = res["crane_at"]
-    assert (x, y) == (15.0, 20.0) and reach == 0.5 * 50.0 + 5.0          # reaches every corner
+    # 30 x 40 m: on a long side, 4 m clear of the footprint, facing the wall's centre (15, 20); the west
+    # side is where the hoist stands, so east; the reach is 19 m + 1 m spare (the 20 m minimum)
+    assert (x, y) == (34.0, 20.0) and reach == 20.0
+    assert res["crane_capacity"][0][1] >= 8.0
     assert res["hoist_at"] == (-2.0, 20.0) and set(res["crews"].values()) == {2}
     sched = Schedule(activities={"A": Activity("A", "a", attributes={"trade": "walls"}),
                                  "B": Activity("B", "b")})
     assert starter_resources(model, sched)["crews"] == {"walls": 1}
     flat = BuildingModel((), (Storey("s0", "L0", 0.0),), {"W": Element("W", "IfcWall")})
-    assert starter_resources(flat, sched) == {"crews": {"walls": 1}, "crane_at": None, "hoist_at": None}
+    assert starter_resources(flat, sched) == {"crews": {"walls": 1}, "crane_at": None, "crane_capacity": None,
+                                              "hoist_at": None}
+
+
+def test_place_crane_takes_the_side_needing_the_least_reach_and_charts_the_heaviest_lift():
+    from twin.conflicts import capacity_at
+    from twin.scenario import place_crane
+
+    # a 60 x 20 m plan: the long sides need less reach than the short ones; a 12 t panel at the far corner
+    els = {f"B{i}": Element(f"B{i}", "IfcBeam", bbox=((x, y, 3.0), (x + 1.0, y + 1.0, 3.5)),
+                            quantities={"Qto.NetWeight": 500.0})
+           for i, (x, y) in enumerate([(0.0, 0.0), (59.0, 0.0), (0.0, 19.0), (59.0, 19.0)])}
+    els["P"] = Element("P", "IfcWall", bbox=((58.0, 18.0, 0.0), (60.0, 20.0, 3.0)), quantities={"Qto.GrossWeight": 12000.0})
+    model = BuildingModel((), (Storey("s0", "L0", 0.0),), els)
+    crane = place_crane(model, sorted(els))
+    assert crane["side"] == "south" and crane["y"] == -4.0 and abs(crane["x"] - 30.0) <= 0.5
+    far = math.hypot(59.0 - crane["x"], 19.0 + 4.0)
+    assert crane["radius_m"] >= far + 1.0 - 1e-9
+    assert capacity_at(crane["capacity"], far) >= 12.0 and crane["heaviest_t"] == 12.0
+    assert place_crane(model, sorted(els)) == crane                          # deterministic
+    # the hoist's spot is avoided
+    moved = place_crane(model, sorted(els), avoid=[(crane["x"], crane["y"])])
+    assert math.hypot(moved["x"] - crane["x"], moved["y"] - crane["y"]) >= 5.0
+
+
+def test_the_demo_starter_crane_stands_clear_and_reaches_and_lifts_everything(tmp_path):
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+    from twin.conflicts import run_conflicts
+
+    demo = ROOT / "samples" / "demo_building.ifc"
+    out = tmp_path / "s" / "scenario.toml"
+    out.parent.mkdir()
+    res = CliRunner().invoke(app, ["init", str(demo), "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    sc = load_scenario(out)
+    doc = run_conflicts(out)
+    assert doc["crane"] == [] and doc["support"] == []
+    # the mast passes through no element: a 4D clash of the temporary objects against the building
+    res = CliRunner().invoke(app, ["clash", str(out), "--a", "Temporary", "--b", "*", "--no-snapshots",
+                                   "--no-cache", "--json"])
+    assert res.exit_code == 0, res.output
+    clash = json.loads(res.stdout)
+    assert clash["clashes"] == [] and clash["selected"]
+    (lo, hi) = load_model_box(demo)
+    c = sc.cranes[0]
+    assert not (lo[0] <= c.x <= hi[0] and lo[1] <= c.y <= hi[1])           # outside the footprint
+    again = tmp_path / "t" / "scenario.toml"
+    again.parent.mkdir()
+    assert CliRunner().invoke(app, ["init", str(demo), "-o", str(again)]).exit_code == 0
+    assert load_scenario(again).cranes == sc.cranes                         # deterministic
+
+
+def load_model_box(path):
+    from twin.ifc import load_model
+
+    return load_model(str(path), geometry=True).bbox

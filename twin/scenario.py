@@ -50,6 +50,9 @@ __all__ = [
     "write_text_atomic",
     "starter_scenario",
     "starter_resources",
+    "place_crane",
+    "lifted_elements",
+    "CRANE_CLEARANCE_M",
     "resolve",
     "needs_geometry",
     "ResolvedScenario",
@@ -651,12 +654,14 @@ def starter_scenario(
     rules: Sequence[Mapping[str, Any]] = (),
     crews: Mapping[str, int] | None = None,
     crane_at: tuple[float, float, float] | None = None,
+    crane_capacity: Sequence[tuple[float, float]] | None = None,
     hoist_at: tuple[float, float] | None = None,
 ) -> str:
     """Text of a commented starter scenario for ``twin init`` (paths relative to ``out_path``).
 
     With ``schedule_file`` the scenario reads it; without, it plans with ``strategy``. ``crane_at``
-    (x, y, reach m) places one tower crane (e.g. at the model's plan centre); ``hoist_at`` (x, y) one
+    (x, y, reach m) places one tower crane (e.g. where :func:`place_crane` puts it), with the load chart
+    ``crane_capacity`` ((radius m, t) points; default 8 t at 40 % of the reach, 2 t at the tip); ``hoist_at`` (x, y) one
     material hoist; ``crews`` gives crews per trade. Everything else gets the documented defaults, written out so the planner can edit them.
     """
     folder = Path(out_path).resolve().parent
@@ -682,7 +687,9 @@ def starter_scenario(
         x, y, reach = crane_at
         x, y, reach = float(x), float(y), float(reach)
         res["cranes"] = [{"name": "CRANE-1", "x": round(x, 2), "y": round(y, 2), "radius_m": round(reach, 1),
-                          "capacity": [[round(reach * 0.4, 1), 8.0], [round(reach, 1), 2.0]], "lift_time_min": 15.0}]
+                          "capacity": ([[float(r), float(t)] for r, t in crane_capacity] if crane_capacity
+                                       else [[round(reach * 0.4, 1), 8.0], [round(reach, 1), 2.0]]),
+                          "lift_time_min": 15.0}]
     if hoist_at is not None:
         res["hoists"] = [{"name": "HOIST-1", "x": round(float(hoist_at[0]), 2), "y": round(float(hoist_at[1]), 2),
                           "capacity_kg": 2000.0, "trip_time_min": 10.0}]
@@ -702,31 +709,154 @@ def starter_scenario(
     return header + body
 
 
+CRANE_CLEARANCE_M = 4.0
+"""Plan distance from a starter crane's mast centre to the footprint (the model's box): the 1 m mast
+radius of the clash check, a 1.5 m scaffold and 1.5 m working clearance."""
+
+
+def lifted_elements(model: Any, schedule: Any = None, rates: Any = None) -> list[str]:
+    """GlobalIds of the elements a tower crane lifts, with a box, as :func:`twin.conflicts.crane_conflicts`
+    counts them: not cast in place, and either of a trade whose rate-table entry plans lifts, or linked in
+    ``schedule`` to an activity planning lifts (``lifts`` > 0) or saying nothing about them."""
+    from twin.conflicts import _in_situ
+    from twin.plan import classify_elements, load_rates
+
+    rates = rates or load_rates()
+    trade_of = classify_elements(model, rates)
+    out = {g for g, t in trade_of.items()
+           if rates.trades[t].lifts_per_element > 0 or rates.trades[t].lifts_per_unit > 0}
+    if schedule is not None:
+        for aid, gid in schedule.element_links:
+            act = schedule.activities.get(aid)
+            lifts = act.attributes.get("lifts") if act is not None else None
+            if act is not None and (lifts is None or (isinstance(lifts, (int, float)) and lifts > 0)):
+                out.add(gid)
+    return sorted(g for g in out if g in model.elements and model.elements[g].bbox is not None
+                  and not _in_situ(model.elements[g]))
+
+
+def place_crane(model: Any, lifted: Sequence[str] | None = None, *, clearance: float = CRANE_CLEARANCE_M,
+                avoid: Sequence[tuple[float, float]] = (), density: float = 2400.0,
+                step: float = 0.5) -> dict[str, Any] | None:
+    """One tower crane outside the footprint, reaching and lifting every crane-lifted element.
+
+    Rule: the mast stands ``clearance`` m outside the model's plan box (so it passes through no slab),
+    on the side and at the position along it (sampled every ``step`` m) that minimise the largest
+    plan distance to the box centres of the ``lifted`` elements (default :func:`lifted_elements`);
+    positions closer than 5 m to a point of ``avoid`` (the hoist) are skipped; ties go to the south,
+    north, west, east side in that order, then to the lowest coordinate, so placement is deterministic.
+    The radius is that distance plus 1 m, rounded up (at least 20 m). The load chart is a tower crane's
+    (flat to ``r0``, then constant moment ``M / r`` to the tip) with 10 % over the heaviest lift
+    (at least 8 t) and over the largest load moment (at least 2 t at the tip); weights as
+    :func:`twin.conflicts.element_weight` (mesh volumes where there are no quantities), and every lift
+    is checked against the chart (:func:`twin.conflicts.capacity_at`).
+
+    Returns
+    -------
+    dict with ``x``, ``y`` (m), ``radius_m``, ``capacity`` ([(radius m, t), ...]), ``side`` and
+    ``heaviest_t``; None when the model has no box.
+    """
+    import numpy as np
+
+    from twin.conflicts import _volumes, capacity_at, element_weight
+
+    box = model.bbox
+    if box is None:
+        return None
+    (x0, y0, _), (x1, y1, _) = box
+    gids = list(lifted if lifted is not None else lifted_elements(model))
+    gids = [g for g in gids if g in model.elements and model.elements[g].bbox is not None]
+    if gids:
+        b = np.array([model.elements[g].bbox for g in gids], dtype=float)          # (n, 2, 3)
+        pts = (b[:, 0, :2] + b[:, 1, :2]) / 2.0                                      # (n, 2) box centres
+    else:
+        pts = np.array([[x0, y0], [x0, y1], [x1, y0], [x1, y1]], dtype=float)
+    xs = np.arange(x0, x1 + step / 2, step)
+    ys = np.arange(y0, y1 + step / 2, step)
+    sides = (("south", np.column_stack([xs, np.full_like(xs, y0 - clearance)])),
+             ("north", np.column_stack([xs, np.full_like(xs, y1 + clearance)])),
+             ("west", np.column_stack([np.full_like(ys, x0 - clearance), ys])),
+             ("east", np.column_stack([np.full_like(ys, x1 + clearance), ys])))
+    best = None
+    for rank, (side, cand) in enumerate(sides):
+        for ax, ay in avoid:
+            cand = cand[np.hypot(cand[:, 0] - ax, cand[:, 1] - ay) >= 5.0]
+        if not len(cand):
+            continue
+        need = np.sqrt(((cand[:, None, :] - pts[None, :, :]) ** 2).sum(axis=2)).max(axis=1)   # (m,)
+        k = int(np.argmin(need))                  # first minimum: the lowest coordinate along the side
+        key = (round(float(need[k]), 6), rank)
+        if best is None or key < best[0]:
+            best = (key, side, float(cand[k, 0]), float(cand[k, 1]), float(need[k]))
+    if best is None:
+        return None
+    _, side, x, y, need = best
+    radius = float(max(20.0, math.ceil(need + 1.0)))
+    vols = _volumes(model, {"": gids})
+    lifts = []
+    for g in gids:
+        kg, _ = element_weight(model.elements[g], vols.get(g), density=density)
+        if kg is not None:
+            e = model.elements[g]
+            cx, cy = (e.bbox[0][0] + e.bbox[1][0]) / 2.0, (e.bbox[0][1] + e.bbox[1][1]) / 2.0
+            lifts.append((math.hypot(cx - x, cy - y), kg / 1000.0))
+    heaviest = max((t for _, t in lifts), default=0.0)
+    top = max(8.0, math.ceil(1.1 * heaviest * 10.0) / 10.0)
+    moment = max(1.1 * max((r * t for r, t in lifts), default=0.0), 2.0 * radius)
+    for _ in range(50):
+        chart = _tower_chart(top, moment, radius)
+        if all((capacity_at(chart, r) or 0.0) >= t for r, t in lifts):
+            break
+        moment *= 1.05
+    return {"x": round(x, 2), "y": round(y, 2), "radius_m": radius, "capacity": chart, "side": side,
+            "heaviest_t": round(heaviest, 3)}
+
+
+def _tower_chart(top: float, moment: float, radius: float) -> list[tuple[float, float]]:
+    """Load chart (radius m, t): ``top`` t out to ``moment / top`` m, then ``moment / r`` to ``radius``
+    (five points, loads rounded down to 0.1 t)."""
+    r0 = moment / top
+    if r0 >= radius:
+        return [(round(radius, 1), round(top, 1))]
+    r0 = math.floor(r0 * 10.0) / 10.0
+    pts = [(r0, round(top, 1))]
+    for k in range(1, 5):
+        r = round(r0 + (radius - r0) * k / 4.0, 1)
+        pts.append((r, math.floor(moment / r * 10.0) / 10.0))
+    return pts
+
+
 def starter_resources(model: Any, schedule: Any = None, *, two_crews: bool = False) -> dict[str, Any]:
     """Crews, crane and hoist as ``twin init`` (and the app) place them in a starter scenario.
 
     One crew per trade (two with ``two_crews``): the trades of the ``schedule``'s activities (their
     ``trade`` attribute), else, without a schedule, the trades the rate table gives the model's
-    elements (:func:`twin.plan.classify_elements`). One tower crane at the plan centre of
-    ``model.bbox`` reaching every corner (at least 20 m); a material hoist 2 m west of the model at
-    mid-length when a storey is above 1 m. Returns keyword arguments of :func:`starter_scenario`:
-    ``crews`` (trade -> count), ``crane_at`` ((x, y, reach) m, None without geometry) and
-    ``hoist_at`` ((x, y) m or None).
+    elements (:func:`twin.plan.classify_elements`). A material hoist 2 m west of the model at
+    mid-length when a storey is above 1 m; one tower crane outside the footprint placed by
+    :func:`place_crane` (away from the hoist). Returns keyword arguments of :func:`starter_scenario`:
+    ``crews`` (trade -> count), ``crane_at`` ((x, y, reach) m, None without geometry),
+    ``crane_capacity`` (the crane's load chart, [(radius m, t), ...], or None) and ``hoist_at``
+    ((x, y) m or None).
     """
-    if schedule is None:
-        from twin.plan import classify_elements, load_rates
+    from twin.plan import classify_elements, load_rates
 
-        trades = sorted(set(classify_elements(model, load_rates()).values()))
+    rates = load_rates()
+    if schedule is None:
+        trades = sorted(set(classify_elements(model, rates).values()))
     else:
         trades = sorted({str(a.attributes["trade"]) for a in schedule.activities.values() if a.attributes.get("trade")})
-    out: dict[str, Any] = {"crews": {t: 2 if two_crews else 1 for t in trades}, "crane_at": None, "hoist_at": None}
+    out: dict[str, Any] = {"crews": {t: 2 if two_crews else 1 for t in trades}, "crane_at": None,
+                           "crane_capacity": None, "hoist_at": None}
     box = model.bbox
     if box is not None:
         (x0, y0, _), (x1, y1, _) = box
-        reach = max(20.0, 0.5 * ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5 + 5.0)
-        out["crane_at"] = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, reach)
         if any(s.elevation is not None and s.elevation > 1.0 for s in model.storeys):
             out["hoist_at"] = (x0 - 2.0, (y0 + y1) / 2.0)          # against the facade, mid-length
+        crane = place_crane(model, lifted_elements(model, schedule, rates),
+                            avoid=[out["hoist_at"]] if out["hoist_at"] else ())
+        if crane is not None:
+            out["crane_at"] = (crane["x"], crane["y"], crane["radius_m"])
+            out["crane_capacity"] = crane["capacity"]
     return out
 
 

@@ -127,7 +127,8 @@ def project_from_files(
     out.parent.mkdir(parents=True, exist_ok=True)
     text = starter_scenario(out, [Path(f).resolve() for f in model_files], schedule_file, strategy=strategy,
                             zones=zones, name=label, start=start, links_csv=links_csv, rules=rules,
-                            crews=res["crews"], crane_at=res["crane_at"], hoist_at=res["hoist_at"])
+                            crews=res["crews"], crane_at=res["crane_at"], crane_capacity=res["crane_capacity"],
+                            hoist_at=res["hoist_at"])
     scenario = scenario_from_dict(tomllib.loads(text), out.resolve())
     write_text_atomic(out, text)
     return Project(key, label, source, scenario, text)
