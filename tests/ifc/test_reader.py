@@ -311,3 +311,14 @@ def test_hvac_elements_belong_to_their_system():
 def test_read_file_accepts_path_objects(small):
     path, _ = small
     assert read_file(open_ifc(Path(path)), Path(path)).file.path == str(path)
+
+
+def test_damaged_line_is_reported_after_ifcopenshell_validate_changed_the_log_format(small, tmp_path):
+    import ifcopenshell.validate
+
+    path, _ = small
+    ifcopenshell.validate.validate(str(path), ifcopenshell.validate.json_logger())   # leaves the log in JSON
+    bad = tmp_path / "damaged.ifc"
+    bad.write_text(path.read_text().replace("IFCWALL(", "IFCWALL(((garbage", 1))
+    model = load_model(bad, use_cache=False, geometry=False)
+    assert model.warnings and "parse error" in model.warnings[0]

@@ -149,7 +149,10 @@ def open_ifc(path: str | os.PathLike[str], problems: list[str] | None = None) ->
         raise IfcReadError(f"{p}: is a directory, expected an IFC file")
     if p.suffix.lower() not in (".ifczip", ".ifcxml", ".zip", ".xml"):
         _check_step_text(p)
-    ifcopenshell.ifcopenshell_wrapper.get_log()  # drain earlier messages: the log is global
+    # the log is global: text format (ifcopenshell.validate switches it to JSON and leaves it so), and
+    # drain earlier messages
+    ifcopenshell.ifcopenshell_wrapper.set_log_format_text()
+    ifcopenshell.ifcopenshell_wrapper.get_log()
     try:
         ifc_file = ifcopenshell.open(str(p))
     except ifcopenshell.SchemaError as exc:
