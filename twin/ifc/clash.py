@@ -33,7 +33,7 @@ __all__ = ["ClashRun", "detect_clashes", "run_clash", "candidate_pairs", "mesh_h
            "element_volume",
            "PairCache"]
 
-_CACHE_VERSION = "2"      # bump when a verdict could change for the same meshes
+_CACHE_VERSION = "3"      # bump when a verdict could change for the same meshes
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,6 +468,10 @@ def detect_clashes(
             got = infos.setdefault(h, _info(meshes[ids[x]], shapes))
         return got
     # convex pairs are decided together (vectorised separating axes); the rest one by one
+    # each pair judged in the order of its meshes' hashes, as it is cached: a verdict (its point when
+    # several are equally good) is then a function of the cache key, whichever way A and B were given
+    pairs = np.array([(i, j) if hashes[i] <= hashes[j] else (j, i) for i, j in pairs.tolist()],
+                     dtype=np.int64).reshape(-1, 2)
     batch = [k for k in misses if mode != "touch" and info_of(pairs[k][0]).convex and info_of(pairs[k][1]).convex]
     decided = _batch_convex([(info_of(pairs[k][0]), info_of(pairs[k][1])) for k in batch], mode, tolerance, clearance)
     early = dict(zip(batch, decided))
@@ -521,7 +525,9 @@ def _info(mesh: Mesh, shapes: dict[bytes, MeshInfo]) -> MeshInfo:
     key = h.digest()
     base = shapes.get(key)
     if base is None:
-        base = shapes.setdefault(key, mesh_info(local, mesh.faces))
+        # the shape on the 1e-9 m grid of its key: the same for every element of the shape whichever
+        # comes first, so a verdict does not depend on the other elements of a run (ClashSession)
+        base = shapes.setdefault(key, mesh_info(np.round(local / 1e-9) * 1e-9, mesh.faces))
     return translated(base, lo)
 
 

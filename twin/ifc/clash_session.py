@@ -27,6 +27,7 @@ import bisect
 import operator
 import time
 from collections import Counter
+from dataclasses import fields
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -39,6 +40,36 @@ from twin.ifc.clash import (_MISS, ClashRun, _batch_convex, _info, _is_duplicate
 from twin.model import BuildingModel, Element, Mesh
 
 __all__ = ["ClashSession"]
+
+_ELEMENT_FIELDS = tuple(f.name for f in fields(Element))
+
+
+def _same_element(x: Element | None, y: Element | None) -> bool:
+    """Same record, field by field (Element compares by identity)."""
+    if x is y:
+        return True
+    if x is None or y is None:
+        return False
+    return all(getattr(x, f) == getattr(y, f) for f in _ELEMENT_FIELDS)
+
+
+def _judge_indexed(pairs, meshes, info_of, mode, tolerance, clearance, progress) -> list[Any]:
+    """Verdicts for index pairs (p, 2) into ``meshes`` by the narrow phase ``detect_clashes`` uses."""
+    from twin.ifc import clash as _clash
+
+    many = getattr(_clash, "_judge_many", None)
+    if many is not None:
+        return many(pairs, meshes, info_of, mode, tolerance, clearance, progress)
+    items = [(info_of(i), info_of(j)) for i, j in pairs.tolist()]
+    batch = [k for k, (a, b) in enumerate(items) if mode != "touch" and a.convex and b.convex]
+    early = dict(zip(batch, _batch_convex([items[k] for k in batch], mode, tolerance, clearance)))
+    out = []
+    for k, (a, b) in enumerate(items):
+        v = early.get(k, _MISS)
+        out.append(_judge(mode, a, b, tolerance, clearance) if v is _MISS else v)
+        if progress and (k % 256 == 0 or k == len(items) - 1):
+            progress(k + 1, len(items))
+    return out
 
 _DIRECT_LIMIT = 512          # changed elements up to this many: direct box test; more: the grid
 
@@ -174,7 +205,7 @@ class ClashSession:
         self._apply_rows(ids, removed, changed, meshes, elements, sa, sb)
         pairs = self._query([self._row[g] for g in changed])
         pairs = self._filter(pairs, elements)
-        computed = self._judge_pairs(pairs, elements, sa, sb, progress)
+        computed = self._judge_pairs(pairs, ids, elements, sa, sb, progress)
         out = tuple(self._recs)
         if self._open_count:
             opened = sorted(g for g, n in self._open_count.items() if n > 0)
@@ -209,7 +240,7 @@ class ClashSession:
             if rows[x] < 0 or self._in_a[rows[x]] != in_a[x] or self._in_b[rows[x]] != in_b[x]:
                 changed.append(g)
                 continue
-            if new_e[x] is not old_e[x] and new_e[x] != old_e[x]:
+            if not _same_element(new_e[x], old_e[x]):
                 changed.append(g)
                 continue
             if new_m[x] is not old_m[x]:
@@ -357,7 +388,7 @@ class ClashSession:
             got = self._infos.setdefault(h, _info(self._mesh[g], self._shapes))
         return got
 
-    def _judge_pairs(self, pairs: np.ndarray, elements, sa, sb, progress) -> int:
+    def _judge_pairs(self, pairs: np.ndarray, ids: list[str], elements, sa, sb, progress) -> int:
         """Verdicts for ``pairs`` (kept ones reused, the rest judged as ``detect_clashes`` does) and
         their clash records inserted. Returns how many pairs were judged."""
         mode, tol, clr = self.mode, self.tolerance, self.clearance
@@ -372,18 +403,19 @@ class ClashSession:
             verdicts.append(v)
             todo.append((ga, gb, key))               # type: ignore[arg-type]
         misses = [k for k, v in enumerate(verdicts) if v is _MISS]
-        info = self._info
-        batch = [k for k in misses if mode != "touch" and info(todo[k][0]).convex and info(todo[k][1]).convex]
-        early = dict(zip(batch, _batch_convex([(info(todo[k][0]), info(todo[k][1])) for k in batch], mode, tol, clr)))
-        for n_done, k in enumerate(misses):
+        for k in misses:
             ga, gb, key = todo[k]
-            v = early.get(k, _MISS)
-            if v is _MISS:
-                v = _judge(mode, info(ga), info(gb), tol, clr)
-            # a kept verdict may already be there for a second pair of the same two meshes
-            verdicts[k] = self._verdicts.setdefault(key, v)
-            if progress and (n_done % 256 == 0 or n_done == len(misses) - 1):
-                progress(n_done + 1, len(misses))
+            if hashes[gb] < hashes[ga]:             # judged in the order of the mesh hashes, as detect_clashes does
+                todo[k] = (gb, ga, key)
+        info = self._info
+        if misses:
+            gids = list(dict.fromkeys(g for k in misses for g in todo[k][:2]))
+            at = {g: x for x, g in enumerate(gids)}
+            idx = np.array([(at[todo[k][0]], at[todo[k][1]]) for k in misses], dtype=np.int64)
+            raw = _judge_indexed(idx, [self._mesh[g] for g in gids], lambda x: info(gids[x]), mode, tol, clr, progress)
+            for k, v in zip(misses, raw):
+                # a kept verdict may already be there for a second pair of the same two meshes
+                verdicts[k] = self._verdicts.setdefault(todo[k][2], v)
         self._insert([self._record(ga, gb, v, elements, sa, sb) for (ga, gb, _), v in zip(todo, verdicts)
                       if v is not None])
         return len(misses)
