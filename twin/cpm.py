@@ -90,9 +90,9 @@ class DatesView(Mapping[str, ActivityDates]):
 
     __slots__ = ("_ids", "_index", "_cols", "_cache")
 
-    def __init__(self, ids: list[str], cols: tuple[list, ...]):
+    def __init__(self, ids: list[str], cols: tuple[list, ...], index: dict[str, int] | None = None):
         self._ids = ids
-        self._index = {k: i for i, k in enumerate(ids)}
+        self._index = index if index is not None else {k: i for i, k in enumerate(ids)}
         self._cols = cols  # es, ef, ls, lf (clock minutes), tf, ff, critical, actual start, finish, calendar
         self._cache: dict[str, ActivityDates] = {}
 
@@ -335,7 +335,7 @@ def scheduling_date(net: Network, schedule: Schedule, data_date: datetime | None
     return dd
 
 
-def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None) -> CpmResult:
+def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None, engine: str = "auto") -> CpmResult:
     """Forward and backward pass with P6's rules; see the module docstring.
 
     Parameters
@@ -345,6 +345,12 @@ def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None) -> Cpm
     data_date : datetime, optional
         Progress date; default ``schedule.data_date``, else ``schedule.start``. Not-started work
         does not start before it.
+    engine : {"auto", "passes", "one_calendar"}
+        ``"auto"``: :func:`twin.cpm_arrays.compute_cpm_one_calendar` (integer working offsets) when
+        every activity and lag is on one calendar and there is no progress, constraint, level of effort
+        or WBS summary, else the general passes (:mod:`twin.cpm_passes`); both give the same result.
+        ``"passes"``: always the general passes. ``"one_calendar"``: the offset engine, or
+        :class:`ScheduleError` saying why the schedule does not qualify.
 
     Returns
     -------
@@ -360,6 +366,25 @@ def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None) -> Cpm
     """
     if not schedule.activities:
         raise ScheduleError("the schedule has no activities")
+    if engine not in ("auto", "passes", "one_calendar"):
+        raise ScheduleError(f"unknown CPM engine '{engine}': expected auto, passes or one_calendar")
+    if engine != "passes":
+        from twin.cpm_arrays import compute_cpm_one_calendar, why_not_one_calendar
+
+        result = compute_cpm_one_calendar(schedule, data_date)
+        if result is not None:
+            return result
+        if engine == "one_calendar":
+            why = why_not_one_calendar(schedule)
+            if why is None:  # the general passes find what is wrong and say it
+                _compute_cpm_passes(schedule, data_date)
+                why = "the offset engine declined it"
+            raise ScheduleError(f"the one-calendar CPM engine cannot schedule this: {why}")
+    return _compute_cpm_passes(schedule, data_date)
+
+
+def _compute_cpm_passes(schedule: Schedule, data_date: datetime | None) -> CpmResult:
+    """The general passes of :mod:`twin.cpm_passes` (every schedule)."""
     net = Network(schedule, data_date)
     dd_dt = scheduling_date(net, schedule, data_date)
     future = [a.id for a in net.acts

@@ -1,0 +1,423 @@
+"""A fast CPM engine for schedules on one calendar with no progress, working in working-minute offsets.
+
+:func:`twin.cpm.compute_cpm` calls :func:`compute_cpm_one_calendar` first; it returns ``None`` (and
+the general passes of :mod:`twin.cpm_passes` run) unless the schedule qualifies:
+
+* every activity works on the same calendar, and every lag counts on it too (lags zero, or the lag
+  calendar option resolves to that calendar);
+* no progress (no actual start or finish), no constraints, no level of effort or WBS summary;
+* every relationship names known activities, and the links have no loop (errors are left to the
+  general passes, which word them).
+
+On one calendar every date is a working offset ``w`` (working minutes from the calendar's origin)
+plus which reading of that offset it is: a finish reads as the end of the work that reaches ``w``
+(Friday 17:00), a start as the first working minute after it (Monday 08:00). Each date is kept as the
+integer key ``2 * w + side`` (side 0 finish reading, 1 start reading), which orders dates as their
+clock minutes do, so the passes are integer additions and comparisons, fused with the topological
+sort, and one ``searchsorted`` per date column turns keys into clock minutes at the end. Floats are
+differences of offsets. The driving predecessors (for the longest path) are found afterwards, only
+along the path, by the general passes' own rule on clock minutes.
+
+The results are the general passes' results, date for date, float for float, same order, same path
+(``tests/test_cpm_arrays.py`` compares them on random networks and on single-calendar programmes).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from operator import attrgetter
+from types import SimpleNamespace
+
+import numpy as np
+
+from twin.schedule import ActivityType, Calendar, RelationType, Schedule
+from twin.errors import ScheduleError
+from twin.worktime import HorizonError, WorkCalendar, from_minutes, to_minutes
+
+__all__ = ["compute_cpm_one_calendar", "why_not_one_calendar"]
+
+_NEG = -(1 << 62)
+_POS = 1 << 62
+_NOT_HERE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
+_FM = ActivityType.FINISH_MILESTONE
+_MILESTONES = (ActivityType.START_MILESTONE, ActivityType.FINISH_MILESTONE)
+_get_pred, _get_succ = attrgetter("pred"), attrgetter("succ")
+_get_type, _get_lag = attrgetter("type"), attrgetter("lag_h")
+
+
+def why_not_one_calendar(schedule: Schedule) -> str | None:
+    """Why :func:`compute_cpm_one_calendar` leaves ``schedule`` to the general passes, as far as its
+    activities and lag option tell (None: it qualifies; calendars and links are checked while running)."""
+    acts = list(schedule.activities.values())
+    if not acts:
+        return "no activities"
+    if any(map(attrgetter("actual_start"), acts)) or any(map(attrgetter("actual_finish"), acts)):
+        return "progress (actual dates)"
+    if any(map(attrgetter("constraints"), acts)):
+        return "constraints"
+    types = list(map(_get_type, acts))
+    if _NOT_HERE[0] in types or _NOT_HERE[1] in types:
+        return "level of effort or WBS summary activities"
+    default = schedule.default_calendar
+    cals = list(map(attrgetter("calendar"), acts))
+    cid = cals[0] or default
+    if cals.count(cals[0]) != len(cals):
+        cids = {c or default for c in cals}
+        if len(cids) != 1:
+            return f"{len(cids)} calendars"
+    if any(map(_get_lag, schedule.relationships)):
+        mode = schedule.options.lag_calendar
+        if (mode == "24h" and cid != "24h") or (mode == "project" and cid != default):
+            return "lags counted on another calendar"
+    return None
+
+
+def compute_cpm_one_calendar(schedule: Schedule, data_date: datetime | None = None):
+    """:func:`twin.cpm.compute_cpm` for a schedule on one calendar with no progress, or None.
+
+    Parameters
+    ----------
+    schedule : Schedule
+    data_date : datetime, optional
+        As for :func:`twin.cpm.compute_cpm`.
+
+    Returns
+    -------
+    CpmResult or None
+        None when the schedule does not qualify (see the module docstring) or something is wrong with
+        it (unknown activity or calendar, loop, no start date, a date beyond the calendar horizon): the
+        general passes then run and report it in their words.
+    """
+    if why_not_one_calendar(schedule) is not None:
+        return None
+    ids = list(schedule.activities)
+    index = {a: i for i, a in enumerate(ids)}
+    links = _links(schedule.relationships, index)
+    if links is None:
+        return None
+    acts = list(schedule.activities.values())
+    from twin.cpm import scheduling_date
+
+    shim = SimpleNamespace(acts=acts, warnings=list(schedule.warnings))
+    try:
+        cal = _calendar(schedule, acts[0].calendar or schedule.default_calendar, data_date)
+        if cal is None:
+            return None
+        dd_dt = scheduling_date(shim, schedule, data_date)
+        return _run(schedule, ids, index, acts, links, cal, dd_dt, shim.warnings)
+    except (HorizonError, ScheduleError):
+        return None
+
+
+# -- preparation ---------------------------------------------------------------------------------------
+def _calendar(schedule: Schedule, cid: str, data_date: datetime | None) -> WorkCalendar | None:
+    """The compiled calendar of every activity, as :class:`twin.cpm.Network` compiles it, or None."""
+    from twin.cpm import _LazyCalendars
+
+    origin = (data_date or schedule.data_date or schedule.start or datetime(2000, 1, 1)).date()
+    origin = date(origin.year, 1, 1)
+    wcals = _LazyCalendars(schedule.calendars, origin)
+    default = schedule.default_calendar
+    if default not in wcals:
+        if schedule.calendars:
+            return None
+        wcals[default] = WorkCalendar(Calendar(default), origin=origin)
+    if cid not in wcals:
+        return None
+    return wcals[cid]
+
+
+def _links(rels, index: dict[str, int]):
+    """Link arrays (P, S, kind, lag minutes), shape (m,) int64 each, or None if a link names an unknown
+    activity, links an activity to itself or has an unknown type. ``kind``: FS 0, SS 1, FF 2, SF 3,
+    None when every link is FS; ``lag`` None when no link has a lag."""
+    m = len(rels)
+    get = index.__getitem__
+    try:
+        P = np.fromiter(map(get, map(_get_pred, rels)), dtype=np.int64, count=m)
+        S = np.fromiter(map(get, map(_get_succ, rels)), dtype=np.int64, count=m)
+    except KeyError:
+        return None
+    if (P == S).any():
+        return None
+    types = list(map(_get_type, rels))
+    K = None
+    if types.count(RelationType.FS) != m:  # (enum members hash slowly: compare, do not look up)
+        obj = np.array(types, dtype=object)
+        K = np.full(m, -1, dtype=np.int64)
+        for code, t in enumerate((RelationType.FS, RelationType.SS, RelationType.FF, RelationType.SF)):
+            K[obj == np.array([t], dtype=object)] = code  # (a bare enum would become 'RelationType.FS')
+        if (K < 0).any():
+            return None
+    lags = list(map(_get_lag, rels))
+    L = np.rint(np.array([x or 0.0 for x in lags], dtype=np.float64) * 60).astype(np.int64) if any(lags) else None
+    return P, S, K, L
+
+
+def _out_csr(n: int, links):
+    """Out-links of each activity in relationship order, as lists: (ptr, successor, kind or None,
+    lag or None, in-degree)."""
+    P, S, K, L = links
+    o = np.argsort(P, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(P, minlength=n), out=ptr[1:])
+    kind = K[o].tolist() if K is not None else None
+    lag = L[o].tolist() if L is not None else None
+    return ptr.tolist(), S[o].tolist(), kind, lag, np.bincount(S, minlength=n).tolist()
+
+
+def _durations(acts, types) -> list[int] | None:
+    """Working minutes to schedule (the general passes' ``remaining_minutes`` for unstarted work), or
+    None if a duration is not a finite number."""
+    d = np.rint(np.fromiter(map(attrgetter("duration_h"), acts), dtype=np.float64, count=len(acts)) * 60)
+    rem = list(map(attrgetter("remaining_h"), acts))
+    if rem.count(None) != len(rem):
+        r = np.array([x if x is not None else np.nan for x in rem], dtype=np.float64)
+        d = np.where([x is None for x in rem], d, np.rint(r * 60))
+    if not np.isfinite(d).all():
+        return None
+    out = np.maximum(d, 0).astype(np.int64)
+    if _MILESTONES[0] in types or _MILESTONES[1] in types:
+        out[[t in _MILESTONES for t in types]] = 0
+    return out.tolist()
+
+
+def _key(cal: WorkCalendar, t: int, *, late: bool = False) -> int:
+    """Key of clock minute ``t``, which may lie between the two readings of its offset ``w`` (a
+    Saturday): 2w + 1 where it compares with other dates like the start reading (early dates take
+    the latest candidate; ``t`` is a start's lower bound), else 2w. For late dates (the earliest
+    candidate; ``t`` an upper bound) it is 2w unless ``t`` is the start reading itself."""
+    w = cal.offset(t)
+    if late:
+        return 2 * w + 1 if cal.at_offset(w, "start") == t else 2 * w
+    return 2 * w if cal.at_offset(w, "finish") == t else 2 * w + 1
+
+
+# -- the passes ------------------------------------------------------------------------------------
+def _forward(n, ptr, succ, kind, lag, indeg, dur, fm, ddk):
+    """Kahn's topological sort (the general passes' order: a stack, smallest index first) fused with
+    the forward pass on keys. Returns (order, early start keys, early finish keys), or None if the
+    links have a loop."""
+    sk = [ddk] * n      # latest start-type candidate (the data date to begin with)
+    fk = [_NEG] * n     # latest finish-type candidate
+    esk, efk = [0] * n, [0] * n
+    ready = [i for i in range(n) if not indeg[i]]
+    ready.reverse()
+    order: list[int] = []
+    pop, push, emit = ready.pop, ready.append, order.append
+    if kind is None and lag is None:  # FS links without lag: a successor may start at this finish
+        while ready:
+            i = pop()
+            emit(i)
+            d, s = dur[i], sk[i]
+            if d:
+                s |= 1                    # start reading of the offset
+                e = s + 2 * d - 1         # finish reading d minutes later
+            elif fm[i]:
+                e = s
+            else:
+                s = e = s | 1
+            esk[i], efk[i] = s, e
+            for j in succ[ptr[i]:ptr[i + 1]]:
+                if e > sk[j]:
+                    sk[j] = e
+                indeg[j] -= 1
+                if not indeg[j]:
+                    push(j)
+    else:
+        while ready:
+            i = pop()
+            emit(i)
+            d, s, f = dur[i], sk[i], fk[i]
+            if fm[i]:
+                s = e = s if s > f else f
+            elif d == 0:
+                s = e = (s if s > f else f) | 1
+            else:
+                w = s >> 1
+                if f != _NEG and (f >> 1) - d > w:
+                    w = (f >> 1) - d
+                s, e = 2 * w + 1, 2 * (w + d)
+            esk[i], efk[i] = s, e
+            for k in range(ptr[i], ptr[i + 1]):
+                j = succ[k]
+                t = kind[k] if kind is not None else 0
+                g = lag[k] if lag is not None else 0
+                if t == 0:      # FS: from this finish (a lag reads as a finish)
+                    c = e if not g else 2 * ((e >> 1) + g)
+                elif t == 1:    # SS: from this start (a lag reads as a start)
+                    c = s if not g else 2 * ((s >> 1) + g) + 1
+                elif t == 2:    # FF
+                    c = e if not g else 2 * ((e >> 1) + g)
+                else:           # SF
+                    c = s if not g else 2 * ((s >> 1) + g)
+                if t < 2:
+                    if c > sk[j]:
+                        sk[j] = c
+                elif c > fk[j]:
+                    fk[j] = c
+                indeg[j] -= 1
+                if not indeg[j]:
+                    push(j)
+    if len(order) != n:
+        return None
+    return order, esk, efk
+
+
+def _backward(order, ptr, succ, kind, lag, dur, fm, efk, endk, open_critical):
+    """Late start and finish keys (the general passes' backward rules for unstarted work)."""
+    n = len(dur)
+    lsk, lfk = [0] * n, [0] * n
+    simple = kind is None and lag is None
+    for i in reversed(order):
+        f = s = _POS
+        a, b = ptr[i], ptr[i + 1]
+        if simple:  # FS links without lag: finish by the successors' late starts
+            has_succ = a < b
+            for j in succ[a:b]:
+                if lsk[j] < f:
+                    f = lsk[j]
+        else:
+            has_succ = False
+            for k in range(a, b):
+                j = succ[k]
+                t = kind[k] if kind is not None else 0
+                g = lag[k] if lag is not None else 0
+                if t < 2:       # FS, SS: to the successor's late start (a lag reads as a start)
+                    c = lsk[j] if not g else 2 * ((lsk[j] >> 1) - g) + 1
+                else:           # FF, SF: to its late finish
+                    c = lfk[j] if not g else 2 * ((lfk[j] >> 1) - g)
+                if t == 0 or t == 2:
+                    has_succ = True
+                    if c < f:
+                        f = c
+                elif c < s:
+                    s = c
+        if not has_succ:
+            if endk < f:
+                f = endk
+            if open_critical and efk[i] < f:
+                f = efk[i]
+        d = dur[i]
+        if d == 0:
+            m = f if f < s else s
+            lsk[i] = lfk[i] = m & ~1 if fm[i] else m
+        elif s != _POS and (s >> 1) + d <= f >> 1:
+            lsk[i], lfk[i] = s, 2 * ((s >> 1) + d)
+        else:
+            lsk[i], lfk[i] = (f & ~1) - 2 * d + 1, f & ~1
+    return lsk, lfk
+
+
+def _clock(cal: WorkCalendar, keys: np.ndarray) -> np.ndarray:
+    """Clock minutes of keys, shape (n,) -> (n,)."""
+    w = keys >> 1
+    side = (keys & 1).astype(bool)
+    if side.all():
+        return cal.at_offsets(w, "start")
+    if not side.any():
+        return cal.at_offsets(w, "finish")
+    return np.where(side, cal.at_offsets(w, "start"), cal.at_offsets(w, "finish"))
+
+
+def _run(schedule, ids, index, acts, links, cal, dd_dt, warnings):
+    from twin.cpm import CpmResult, DatesView
+
+    n = len(ids)
+    types = list(map(_get_type, acts))
+    dur = _durations(acts, types)
+    if dur is None:
+        return None
+    fm = [t is _FM for t in types]
+    ptr, succ, kind, lag, indeg = _out_csr(n, links)
+    dd = to_minutes(dd_dt)
+    fwd = _forward(n, ptr, succ, kind, lag, indeg, dur, fm, _key(cal, dd))
+    if fwd is None:
+        return None
+    order, esk, efk = fwd
+    ES, EF = np.array(esk, dtype=np.int64), np.array(efk, dtype=np.int64)
+    es_c, ef_c = _clock(cal, ES), _clock(cal, EF)
+    last = int(np.argmax(ef_c))
+    finish = int(ef_c[last])
+    end = to_minutes(schedule.finish_constraint) if schedule.finish_constraint is not None else finish
+    opts = schedule.options
+    lsk, lfk = _backward(order, ptr, succ, kind, lag, dur, fm, efk, _key(cal, end, late=True), opts.open_ends_critical)
+    LS, LF = np.array(lsk, dtype=np.int64), np.array(lfk, dtype=np.int64)
+    ls_c, lf_c = _clock(cal, LS), _clock(cal, LF)
+    tf, ff = _floats(opts, acts, links, ES >> 1, EF >> 1, LS >> 1, LF >> 1, int(EF.max()) >> 1)
+    crit = tf <= opts.critical_float_h + 1e-9
+    path = _longest_path(cal, links, last, es_c, ef_c, dur, fm, dd)
+    if opts.critical == "longest_path":
+        crit = np.zeros(n, dtype=bool)
+        crit[path] = True
+    near = tuple(map(ids.__getitem__, np.flatnonzero(~crit & (tf <= opts.near_critical_float_h + 1e-9)).tolist()))
+    none = [None] * n
+    dates = DatesView(ids, (es_c.tolist(), ef_c.tolist(), ls_c.tolist(), lf_c.tolist(), tf.tolist(),
+                            ff.tolist(), crit.tolist(), none, none, [cal.id] * n), index=index)
+    return CpmResult(dates, from_minutes(int(es_c.min())), from_minutes(finish),
+                     tuple(ids[i] for i in path), near, dd_dt, tuple(map(ids.__getitem__, order)),
+                     tuple(warnings))
+
+
+def _floats(opts, acts, links, es, ef, ls, lf, finish_w):
+    """Total and free float in hours (the general passes' ``_floats`` on one calendar: offsets are
+    the keys' halves, and a lag moves an offset by itself). Offsets shape (n,) -> floats (n,), (n,)."""
+    fin = lf - ef
+    if opts.total_float == "start":
+        tf = (ls - es) / 60
+    elif opts.total_float == "smallest":
+        tf = np.minimum(ls - es, fin) / 60
+    else:
+        tf = fin / 60
+    big = np.iinfo(np.int64).max
+    ff_min = np.full(len(acts), big, dtype=np.int64)
+    P, S, K, L = links
+    if P.size:
+        if K is None:  # FS: from the predecessor's finish to the successor's start
+            base, target = ef[P], es[S]
+        else:
+            base = np.where((K == 0) | (K == 2), ef[P], es[P])
+            target = np.where(K < 2, es[S], ef[S])
+        if L is not None:
+            base = base + L
+        np.minimum.at(ff_min, P, target - base)
+    ff = np.maximum(0, np.where(ff_min == big, finish_w - ef, ff_min)) / 60
+    if getattr(opts, "use_expected_finish", False):
+        ff[[a.expected_finish is not None for a in acts]] = 0.0
+    return tf, ff
+
+
+def _longest_path(cal, links, last, es_c, ef_c, dur, fm, dd) -> list[int]:
+    """Driving predecessors back from ``last``, each found by the general forward pass's rule on
+    clock minutes (the first link, in relationship order, that gives the latest date)."""
+    P, S, K, L = links
+    into = np.argsort(S, kind="stable").tolist()           # links by successor, relationship order
+    ptr = np.searchsorted(S[into], np.arange(len(dur) + 1)).tolist()
+    path, seen = [last], {last}
+    while True:
+        i = path[-1]
+        start_c, fin_c, sdrv, fdrv = dd, _NEG, -1, -1
+        for k in into[ptr[i]:ptr[i + 1]]:
+            p, t, g = int(P[k]), (int(K[k]) if K is not None else 0), (int(L[k]) if L is not None else 0)
+            if t < 2:
+                c = int(ef_c[p] if t == 0 else es_c[p])
+                if g:
+                    c = cal.add(c, g, "finish" if t == 0 else "start")
+                if c > start_c or (c == start_c and sdrv < 0):
+                    start_c, sdrv = c, p
+            else:
+                c = int(ef_c[p] if t == 2 else es_c[p])
+                if g:
+                    c = cal.add(c, g, "finish")
+                if c > fin_c:
+                    fin_c, fdrv = c, p
+        drv = fdrv if fin_c > start_c else sdrv
+        if not fm[i] and dur[i]:
+            drv = sdrv
+            if fin_c > _NEG and cal.offset(fin_c) - dur[i] > cal.offset(start_c):
+                drv = fdrv
+        if drv < 0 or drv in seen:
+            break
+        path.append(drv)
+        seen.add(drv)
+    path.reverse()
+    return path
