@@ -229,3 +229,22 @@ def test_the_demo_building_rerun_equals_a_full_clash(tmp_path):
         run = s.rerun(changed, ids)
         assert_same_as_full(run, changed, ids, mode=mode)
         assert run.stats["changed"] == 1 and run.stats["computed"] <= run.stats["candidates"] < 50
+
+
+def test_the_on_disk_pair_cache_is_shared_with_detect_clashes(tmp_path):
+    model = random_model(7)
+    ids = [*model.meshes]
+    detect_clashes(model, ids, cache_dir=tmp_path)                    # writes the verdicts, duplicates typed
+    s = ClashSession(model, ids, pair_cache=tmp_path)
+    assert s.run.stats["computed"] == 0 and s.run.stats["candidates"] > 0
+    assert_same_as_full(s.run, model, ids)
+    # a record change turns the cached duplicate back into a hard clash
+    els = {**model.elements, "DUP2": Element("DUP2", "IfcBeam", name="DUP2")}
+    other = replace(model, elements=els)
+    s2 = ClashSession(other, ids, pair_cache=tmp_path)
+    assert s2.run.stats["computed"] == 0
+    assert_same_as_full(s2.run, other, ids)
+    # and what a session judged, detect_clashes reads back
+    moved_model = with_meshes(model, E001=moved(model.meshes["E001"], (0.3, 0, 0)))
+    ClashSession(moved_model, ids, pair_cache=tmp_path)
+    assert detect_clashes(moved_model, ids, cache_dir=tmp_path).stats["computed"] == 0

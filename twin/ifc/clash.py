@@ -186,6 +186,15 @@ class PairCache:
             except Exception:                               # noqa: BLE001 - corrupt entry: rebuild
                 self.data = {}
 
+    @classmethod
+    def for_settings(cls, cache_dir: Path | None, mode: str, tolerance: float, clearance: float) -> "PairCache":
+        """The cache of one mode and its settings in ``cache_dir`` (None: in memory only). Values are
+        the verdicts after the duplicate test (``duplicate`` for a hard overlap of two elements of one
+        class and the same geometry), as :func:`detect_clashes` stores them."""
+        settings_key = hashlib.sha1(f"{_CACHE_VERSION}|{mode}|{tolerance!r}|{clearance if mode == 'clearance' else ''}"
+                                    .encode()).hexdigest()[:16]
+        return cls(cache_dir, settings_key)
+
     def get(self, key: bytes) -> Any:
         return self.data.get(key, _MISS)
 
@@ -430,14 +439,12 @@ def detect_clashes(
     if exclude:
         keep = [not any(r.excludes(elements[ids[i]], elements[ids[j]], is_a) for r in exclude) for i, j in pairs]
         pairs = pairs[np.array(keep, dtype=bool)] if len(pairs) else pairs
-    settings_key = hashlib.sha1(f"{_CACHE_VERSION}|{mode}|{tolerance!r}|{clearance if mode == 'clearance' else ''}"
-                                .encode()).hexdigest()[:16]
     cdir = None
     if use_cache:
         from twin.ifc.cache import default_cache_dir
 
         cdir = Path(cache_dir) if cache_dir else default_cache_dir()
-    cache = PairCache(cdir, settings_key)
+    cache = PairCache.for_settings(cdir, mode, tolerance, clearance)
     hashes: dict[int, bytes] = {}
     infos: dict[bytes, MeshInfo] = {}
     shapes: dict[bytes, MeshInfo] = {}

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import bisect
 import operator
+import os
 import time
 from collections import Counter
 from dataclasses import fields
+from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -35,7 +37,7 @@ import numpy as np
 from twin.clash import Clash, ExcludeRule, clash_id
 from twin.clashgeom import EPS, MeshInfo
 from twin.errors import InputError
-from twin.ifc.clash import (_MISS, ClashRun, _batch_convex, _info, _is_duplicate, _judge, _shallow,
+from twin.ifc.clash import (_MISS, ClashRun, PairCache, _batch_convex, _info, _is_duplicate, _judge, _shallow,
                             candidate_pairs, mesh_hash)
 from twin.model import BuildingModel, Element, Mesh
 
@@ -83,6 +85,9 @@ class ClashSession:
     a_ids, b_ids : GlobalIds of selections A and B (default: A against itself)
     mode, tolerance, clearance, exclude, extra, is_a : as for :func:`twin.ifc.clash.detect_clashes`;
         mode, tolerance, clearance, exclusion rules and ``is_a`` are fixed for the session
+    pair_cache : directory of the on-disk pair-verdict cache :func:`~twin.ifc.clash.detect_clashes`
+        keeps (``twin.ifc.cache.default_cache_dir()`` for the CLI's), read and written by the first
+        run; None (default): verdicts are kept in memory only
     progress : ``progress(done, total)`` while pairs are judged
 
     Attributes
@@ -122,6 +127,7 @@ class ClashSession:
         exclude: Sequence[ExcludeRule] = (),
         extra: Mapping[str, tuple[Mesh, Element]] | None = None,
         is_a: Callable[[str, str], bool] | None = None,
+        pair_cache: str | os.PathLike[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if mode not in ("hard", "touch", "clearance"):
@@ -155,8 +161,12 @@ class ClashSession:
         self._partners: dict[str, set[str]] = {}
         self._open: dict[tuple[str, str], tuple[str, ...]] = {}
         self._open_count: Counter[str] = Counter()
+        self._disk = PairCache.for_settings(Path(pair_cache), mode, tolerance, clearance) if pair_cache else None
         self.run = ClashRun(())
         self.run = self._update(model, a_ids, b_ids, extra, progress, first=True)
+        if self._disk is not None:
+            self._disk.save()
+            self._disk = None         # re-runs keep their few new verdicts in memory only
 
     # ------------------------------------------------------------------------------- public
 
@@ -407,6 +417,18 @@ class ClashSession:
             ga, gb, key = todo[k]
             if hashes[gb] < hashes[ga]:             # judged in the order of the mesh hashes, as detect_clashes does
                 todo[k] = (gb, ga, key)
+        disk = self._disk
+        if disk is not None and misses:
+            still = []
+            for k in misses:
+                v = disk.get(todo[k][2])
+                if v is _MISS:
+                    still.append(k)
+                    continue
+                if v is not None and v[0] == "duplicate":         # stored after the duplicate test
+                    v = ("hard",) + tuple(v[1:])
+                verdicts[k] = self._verdicts.setdefault(todo[k][2], v)
+            misses = still
         info = self._info
         if misses:
             gids = list(dict.fromkeys(g for k in misses for g in todo[k][:2]))
@@ -416,15 +438,22 @@ class ClashSession:
             for k, v in zip(misses, raw):
                 # a kept verdict may already be there for a second pair of the same two meshes
                 verdicts[k] = self._verdicts.setdefault(todo[k][2], v)
-        self._insert([self._record(ga, gb, v, elements, sa, sb) for (ga, gb, _), v in zip(todo, verdicts)
-                      if v is not None])
+        final = [self._duplicate_or(ga, gb, v, elements) for (ga, gb, _), v in zip(todo, verdicts)]
+        if disk is not None:
+            for k in misses:
+                disk.put(todo[k][2], final[k])
+        self._insert([self._record(ga, gb, v, elements, sa, sb) for (ga, gb, _), v in zip(todo, final) if v is not None])
         return len(misses)
+
+    def _duplicate_or(self, ga: str, gb: str, verdict: Any, elements) -> Any:
+        """A hard verdict becomes ``duplicate`` for two elements of one class with the same geometry."""
+        if verdict is not None and verdict[0] == "hard" and _is_duplicate(
+                elements.get(ga), elements.get(gb), self._info(ga), self._info(gb), self.tolerance):
+            return ("duplicate",) + tuple(verdict[1:])
+        return verdict
 
     def _record(self, ga: str, gb: str, verdict: Any, elements, sa, sb) -> Clash:
         """The clash record of a pair with a verdict, entered in the by-pair and by-element indexes."""
-        if verdict[0] == "hard" and _is_duplicate(elements.get(ga), elements.get(gb), self._info(ga), self._info(gb),
-                                                   self.tolerance):
-            verdict = ("duplicate",) + tuple(verdict[1:])
         key = (ga, gb) if ga < gb else (gb, ga)
         fwd, back = ga in sa and gb in sb, gb in sa and ga in sb
         if (back and not fwd) or (fwd and back and gb < ga):
