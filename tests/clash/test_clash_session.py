@@ -248,3 +248,24 @@ def test_the_on_disk_pair_cache_is_shared_with_detect_clashes(tmp_path):
     moved_model = with_meshes(model, E001=moved(model.meshes["E001"], (0.3, 0, 0)))
     ClashSession(moved_model, ids, pair_cache=tmp_path)
     assert detect_clashes(moved_model, ids, cache_dir=tmp_path).stats["computed"] == 0
+
+
+def test_run_clash_reruns_through_a_kept_session(tmp_path):
+    from twin.ifc import load_model
+    from twin.ifc.clash import run_clash
+
+    demo = ROOT / "samples" / "demo_building.ifc"
+    model = load_model(demo, cache_dir=tmp_path)
+    mep = "IfcDuctSegment,IfcPipeSegment"
+    first = run_clash([demo], mep, "*", model=model, incremental=True, cache_dir=tmp_path)
+    session = first["_session"]
+    assert isinstance(session, ClashSession) and first["stats"]["incremental"] is False
+    duct = next(g for g, e in model.elements.items() if e.ifc_class == "IfcDuctSegment" and g in model.meshes)
+    changed = with_meshes(model, **{duct: moved(model.meshes[duct], (0, 0, -0.5))})
+    again = run_clash([demo], mep, "*", model=changed, session=session, cache_dir=tmp_path)
+    full = run_clash([demo], mep, "*", model=changed, use_cache=False)
+    assert again["_session"] is session and again["stats"]["incremental"] is True and again["stats"]["changed"] == 1
+    assert again["clashes"] == full["clashes"] and again["groups"] == full["groups"]
+    # other settings: the session is not used
+    other = run_clash([demo], mep, "*", model=changed, mode="clearance", session=session, use_cache=False)
+    assert other["_session"] is None and "incremental" not in other["stats"]

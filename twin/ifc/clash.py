@@ -619,11 +619,18 @@ def run_clash(
     cache_dir: str | os.PathLike[str] | None = None,
     model: BuildingModel | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    incremental: bool = False,
+    session: Any = None,
 ) -> dict[str, Any]:
     """Everything ``twin clash`` does: load the model(s) or a scenario (``.toml``: model, schedule,
     links, ``[[temporary]]`` objects and cranes for 4D), select A and B, detect, group, diff against
     a previous report, and date each clash. Returns the JSON document (see ``docs/clash.md``) with
     the records under the private keys ``_clashes``, ``_groups`` and ``_model``.
+
+    ``incremental``: detect through a :class:`twin.ifc.clash_session.ClashSession`, returned under
+    ``_session``; ``session``: such a session from a previous run (the app keeps one per scenario and
+    settings): the changed model is re-clashed through it, judging only the pairs of the elements that
+    changed (a session with other settings is not used).
     """
     from twin.clash import (coexistence, diff_clashes, element_windows, group_clashes, parse_exclude,
                             parse_selector, read_previous, temporary_element, temporary_mesh)
@@ -665,9 +672,22 @@ def run_clash(
     for name, sel, ids in (("--a", sel_a, a_ids), ("--b", sel_b, b_ids)):
         if sel is not None and not ids:
             warnings.append(f"{name} '{sel.text}' matches no element")
-    run = detect_clashes(model, a_ids, b_ids, mode=mode, tolerance=tolerance, clearance=clearance,
-                         exclude=rules, extra=extra, is_a=is_a, cache_dir=cache_dir, use_cache=use_cache,
-                         progress=lambda d, t: say("clashing", d, t))
+    if session is not None and session.same_settings(mode, tolerance, clearance, rules):
+        run = session.rerun(model, a_ids, b_ids, extra=extra, progress=lambda d, t: say("clashing", d, t))
+    elif incremental:
+        from twin.ifc.cache import default_cache_dir
+        from twin.ifc.clash_session import ClashSession
+
+        session = ClashSession(model, a_ids, b_ids, mode=mode, tolerance=tolerance, clearance=clearance,
+                               exclude=rules, extra=extra, is_a=is_a,
+                               pair_cache=(cache_dir or default_cache_dir()) if use_cache else None,
+                               progress=lambda d, t: say("clashing", d, t))
+        run = session.run
+    else:
+        session = None
+        run = detect_clashes(model, a_ids, b_ids, mode=mode, tolerance=tolerance, clearance=clearance,
+                             exclude=rules, extra=extra, is_a=is_a, cache_dir=cache_dir, use_cache=use_cache,
+                             progress=lambda d, t: say("clashing", d, t))
     warnings += run.warnings
     clashes = list(run.clashes)
     if windows is not None and end is not None:
@@ -698,7 +718,7 @@ def run_clash(
         "status": {s: sum(1 for c in clashes if c.status == s) for s in ("new", "active", "reviewed", "approved")}
         | {"resolved": len(resolved)},
         "four_d": windows is not None, "stats": dict(run.stats), "warnings": warnings,
-        "_clashes": clashes, "_groups": groups, "_model": model, "_extra": extra,
+        "_clashes": clashes, "_groups": groups, "_model": model, "_extra": extra, "_session": session,
     }
     if windows is not None:
         doc["never_coexist"] = sum(1 for c in clashes if c.first is None)
