@@ -234,15 +234,31 @@ def get_clashes(project: Any, a: str, b: str | None, mode: str, tolerance: float
                 progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
     """``twin.ifc.clash.run_clash`` on the project's scenario (4D dates, temporary objects), reusing its
     loaded model; cached per project and parameters. The ``twin clash --json`` document plus the records
-    under ``_clashes``, ``_groups``, ``_model``, ``_extra``."""
+    under ``_clashes``, ``_groups``, ``_model``, ``_extra``.
+
+    One :class:`twin.ifc.clash_session.ClashSession` is kept per selection and settings: when the
+    project's model changed (files edited, the project rebuilt), the new clash run re-judges only the
+    pairs of the elements that changed, added or removed, and gives what a full run gives."""
     def make() -> dict[str, Any]:
         from twin.ifc.clash import run_clash
 
         data = get_inputs(project)
-        return run_clash([str(project.scenario.path)], a, b, mode=mode, tolerance=tolerance, clearance=clearance,
-                         model=data.model, progress=progress)
+        slot = _registry().get(("clash-session", a, b, mode, float(tolerance), float(clearance)), _SessionSlot)
+        with slot.lock:
+            doc = run_clash([str(project.scenario.path)], a, b, mode=mode, tolerance=tolerance, clearance=clearance,
+                            model=data.model, progress=progress, incremental=True, session=slot.session)
+            slot.session = doc["_session"]
+        return doc
 
     return _registry().get(("clash", project.key, a, b, mode, float(tolerance), float(clearance)), make)
+
+
+class _SessionSlot:
+    """The clash session of one selection and settings, shared by the app's sessions (one at a time)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.session: Any = None
 
 
 def get_conflicts(project: Any, margin: float = 1.0) -> dict[str, Any]:

@@ -269,3 +269,30 @@ def test_run_clash_reruns_through_a_kept_session(tmp_path):
     # other settings: the session is not used
     other = run_clash([demo], mep, "*", model=changed, mode="clearance", session=session, use_cache=False)
     assert other["_session"] is None and "incremental" not in other["stats"]
+
+
+def test_the_app_reclashes_a_changed_project_through_its_kept_session(tmp_path, monkeypatch):
+    pytest.importorskip("streamlit")
+    monkeypatch.setenv("TWIN_APP_DIR", str(tmp_path / "app"))
+    monkeypatch.setenv("TWIN_CACHE_DIR", str(tmp_path / "cache"))
+    from twin.ifc import load_model
+    from twin.ifc.clash import run_clash
+    from twin_app import loaders
+    from twin_app.project import default_start, project_from_files, rebuild_project
+
+    demo = ROOT / "samples" / "demo_building.ifc"
+    model = load_model(demo)
+    first = project_from_files([demo], model, start=default_start(), name="Demo", source="demo")
+    loaders.clear()
+    try:
+        doc1 = loaders.get_clashes(first, "IfcDuctSegment,IfcPipeSegment", "*", "hard", 0.002, 0.05)
+        assert doc1["stats"]["incremental"] is False and doc1["clashes"]
+        # another plan of the same model: a new project, whose clash run goes through the kept session
+        second = rebuild_project(first, model, strategy="two-crews")
+        assert second.key != first.key
+        doc2 = loaders.get_clashes(second, "IfcDuctSegment,IfcPipeSegment", "*", "hard", 0.002, 0.05)
+    finally:
+        loaders.clear()
+    assert doc2["stats"]["incremental"] is True and doc2["stats"]["changed"] == 0 and doc2["stats"]["computed"] == 0
+    full = run_clash([second.scenario.path], "IfcDuctSegment,IfcPipeSegment", "*", use_cache=False)
+    assert doc2["clashes"] == full["clashes"]
