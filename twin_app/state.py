@@ -4,6 +4,13 @@ The current :class:`twin_app.project.Project` lives in ``st.session_state["twin_
 session starts it is the scenario named by ``$TWIN_APP_SCENARIO`` (set by ``twin app --scenario``) or
 ``--scenario FILE`` after ``--`` on the ``streamlit run`` line, else the bundled demo building planned
 storey by storey.
+
+Element positions must not depend on whether the session is new: Streamlit keys an element without an
+id by its index in its parent, so one extra element on a session's first run (a progress bar) moved
+everything below it on the next run, and the browser remounted the 3D viewer of the Model page (a
+second, stale ``twin_viewer`` iframe during that rerun, and a new iframe without the geometry). So
+:func:`current_project` claims its slot on every run. (An element with an id, like the viewer, is
+matched by id within its parent block: only shifts of the blocks around it remount it.)
 """
 from __future__ import annotations
 
@@ -40,9 +47,13 @@ def startup_scenario() -> str | None:
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Callable[[float, str], None]]:
-    """A progress bar for long work; yields ``update(fraction, message)``; removed when done."""
-    slot = st.empty()
+def progress(label: str, slot: Any = None) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar for long work; yields ``update(fraction, message)``; removed when done.
+
+    ``slot``: an ``st.empty()`` the caller made on every run (see :func:`current_project`); by default
+    the bar takes a new slot here.
+    """
+    slot = st.empty() if slot is None else slot
     bar = slot.progress(0.0, text=label)
 
     def update(fraction: float, message: str = "") -> None:
@@ -66,10 +77,15 @@ def demo_project(strategy: str = "storey-by-storey", zones: int = 2, start: Any 
 
 
 def current_project() -> Project:
-    """The session's project, made on first use (scenario given at launch, else the demo)."""
+    """The session's project, made on first use (scenario given at launch, else the demo).
+
+    Takes one (empty) slot on every run, not only on the first one where it shows a progress bar, so
+    the page's elements keep their positions from the session's first run to the next.
+    """
+    slot = st.empty()
     project = st.session_state.get(KEY)
     if project is None:
-        with progress("Opening the project") as update:
+        with progress("Opening the project", slot) as update:
             path = startup_scenario()
             project = project_from_scenario(Path(path)) if path else demo_project(update=update)
         st.session_state[KEY] = project

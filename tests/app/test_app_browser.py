@@ -36,6 +36,9 @@ PAGES = [("", "Project"), ("model", "Model"), ("schedule", "Schedule and links")
          ("clashes", "Clashes and conflicts"), ("simulation", "Simulation and comparison"), ("digital-twin", "Digital twin")]
 
 
+_SERVER_LOG: dict[str, Path] = {}    # server url -> its log (copied next to a failed test's screenshot)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -57,6 +60,7 @@ def server(tmp_path_factory):
         cwd=ROOT, env=dict(os.environ, TWIN_APP_DIR=str(work)), stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    _SERVER_LOG[url] = work / "streamlit.log"
     deadline = time.monotonic() + WAIT_MS / 1000
     while True:
         try:
@@ -90,13 +94,47 @@ def browser(server):
         b.close()
 
 
+# Counts the viewer iframes the page creates (window.__twinViewerMounts): a rerun must reuse the
+# viewer, not remount it (a remount showed two iframes for a while and re-sent the geometry).
+COUNT_MOUNTS = """
+window.__twinViewerMounts = 0;
+new MutationObserver((records) => {
+  for (const r of records) for (const n of r.addedNodes) {
+    if (n.nodeType !== 1) continue;
+    const frames = n.matches('iframe[title*="twin_viewer"]') ? [n] : [...n.querySelectorAll('iframe[title*="twin_viewer"]')];
+    window.__twinViewerMounts += frames.length;
+  }
+}).observe(document, {childList: true, subtree: true});
+"""
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, server, request):
+    """A fresh browser session; when the test fails, its page (PNG, HTML) and the server log are saved
+    under ``<screenshots>/failures/``."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(WAIT_MS)
+    pg.add_init_script(COUNT_MOUNTS)
+    failed = request.session.testsfailed
     yield pg
+    if request.session.testsfailed > failed:
+        _save_failure(pg, server, request.node.name)
     context.close()
+
+
+def _save_failure(page, server: str, name: str) -> None:
+    out = SHOTS / "failures"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + time.strftime("-%H%M%S")
+    try:
+        page.screenshot(path=str(out / f"{stem}.png"), full_page=True, timeout=30_000)
+        (out / f"{stem}.html").write_text(page.content(), encoding="utf-8")
+    except Exception as exc:          # the page may be gone (browser crash): keep the server log anyway
+        (out / f"{stem}.txt").write_text(f"page not saved: {exc}", encoding="utf-8")
+    log = _SERVER_LOG.get(server)
+    if log is not None and log.is_file():
+        (out / f"{stem}.server.log").write_text(log.read_text(encoding="utf-8", errors="replace"), encoding="utf-8")
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -130,8 +168,14 @@ def wait_idle(page) -> None:
     page.wait_for_timeout(300)
 
 
+def viewer_mounts(page) -> int:
+    """Viewer iframes created since the page was loaded (``page.goto``)."""
+    return page.evaluate("window.__twinViewerMounts")
+
+
 def viewer_frame(page):
-    """The vtk.js viewer's frame, once the page holds exactly one (a page switch briefly shows two)."""
+    """The vtk.js viewer's frame, once the page holds exactly one (after a page switch, the old page's
+    frame stays until the new page's run is over)."""
     page.wait_for_function(
         "() => document.querySelectorAll('iframe[title*=\"twin_viewer\"]').length === 1", timeout=60_000)
     return page.frame_locator('iframe[title*="twin_viewer"]')
@@ -175,6 +219,8 @@ def test_the_model_viewer_draws_the_model_and_rotates(page, server):
     after = pixels(canvas.screenshot(path=str(SHOTS / "model-viewer-rotated.png")))
     assert_not_blank(after, "the rotated canvas")
     assert changed_share(before, after) > 0.02, "rotating did not change the picture"
+    wait_idle(page)
+    assert viewer_mounts(page) == 1, "the viewer was remounted by a rerun (the page's elements moved)"
     assert_no_exception(page)
 
 
@@ -216,6 +262,8 @@ def test_a_clash_is_shown_highlighted_in_3d(page, server):
     orange = ((r - g > 40) & (g - b > 30) & (r > 120)).mean()   # lit orange: red > green > blue
     assert magenta > 0.0002, "element A of the clash is not drawn in magenta"
     assert orange > 0.002, "element B of the clash is not drawn in orange"
+    wait_idle(page)
+    assert viewer_mounts(page) == 1, "the clash viewer was remounted by a rerun (the page's elements moved)"
     page.screenshot(path=str(SHOTS / "clashes-page-run.png"), full_page=True)
     assert_no_exception(page)
 
@@ -244,4 +292,5 @@ def test_the_viewer_redraws_after_page_changes(page, server):
     wait_idle(page)
     page.wait_for_timeout(500)
     assert_not_blank(pixels(frame.locator("canvas").first.screenshot()), "the model view after coming back")
+    assert viewer_mounts(page) == 3, "a viewer was remounted by a rerun (one frame per page visit expected)"
     assert_no_exception(page)
