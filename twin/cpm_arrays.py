@@ -24,7 +24,6 @@ The results are the general passes' results, date for date, float for float, sam
 from __future__ import annotations
 
 from datetime import date, datetime
-from operator import attrgetter
 from types import SimpleNamespace
 
 import numpy as np
@@ -40,34 +39,43 @@ _POS = 1 << 62
 _NOT_HERE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
 _FM = ActivityType.FINISH_MILESTONE
 _MILESTONES = (ActivityType.START_MILESTONE, ActivityType.FINISH_MILESTONE)
-_get_pred, _get_succ = attrgetter("pred"), attrgetter("succ")
-_get_type, _get_lag = attrgetter("type"), attrgetter("lag_h")
 
 
 def why_not_one_calendar(schedule: Schedule) -> str | None:
     """Why :func:`compute_cpm_one_calendar` leaves ``schedule`` to the general passes, as far as its
-    activities and lag option tell (None: it qualifies; calendars and links are checked while running)."""
+    activities and options tell (None: it qualifies; calendars and links are checked while running)."""
     acts = list(schedule.activities.values())
+    why = _why_not(schedule, acts, [a.type for a in acts])
+    if why is None and any([r.lag_h for r in schedule.relationships]):
+        why = _why_not_lags(schedule, acts)
+    return why
+
+
+def _why_not(schedule: Schedule, acts: list, types: list) -> str | None:
+    """:func:`why_not_one_calendar` without the lag calendar. (Reading the records is most of the
+    engine's cost: each attribute is read once, in list comprehensions, the fastest way in 3.11.)"""
     if not acts:
         return "no activities"
-    if any(map(attrgetter("actual_start"), acts)) or any(map(attrgetter("actual_finish"), acts)):
-        return "progress (actual dates)"
-    if any(map(attrgetter("constraints"), acts)):
+    if any([a.actual_start or a.actual_finish or a.constraints for a in acts]):
+        if any([a.actual_start or a.actual_finish for a in acts]):
+            return "progress (actual dates)"
         return "constraints"
-    types = list(map(_get_type, acts))
     if _NOT_HERE[0] in types or _NOT_HERE[1] in types:
         return "level of effort or WBS summary activities"
-    default = schedule.default_calendar
-    cals = list(map(attrgetter("calendar"), acts))
-    cid = cals[0] or default
+    cals = [a.calendar for a in acts]
     if cals.count(cals[0]) != len(cals):
-        cids = {c or default for c in cals}
+        cids = {c or schedule.default_calendar for c in cals}
         if len(cids) != 1:
             return f"{len(cids)} calendars"
-    if any(map(_get_lag, schedule.relationships)):
-        mode = schedule.options.lag_calendar
-        if (mode == "24h" and cid != "24h") or (mode == "project" and cid != default):
-            return "lags counted on another calendar"
+    return None
+
+
+def _why_not_lags(schedule: Schedule, acts: list) -> str | None:
+    """Lags must count on the activities' calendar."""
+    mode, default = schedule.options.lag_calendar, schedule.default_calendar
+    cid = acts[0].calendar or default
+    if (mode == "24h" and cid != "24h") or (mode == "project" and cid != default):
+        return "lags counted on another calendar"
     return None
 
 
@@ -87,14 +95,15 @@ def compute_cpm_one_calendar(schedule: Schedule, data_date: datetime | None = No
         it (unknown activity or calendar, loop, no start date, a date beyond the calendar horizon): the
         general passes then run and report it in their words.
     """
-    if why_not_one_calendar(schedule) is not None:
+    acts = list(schedule.activities.values())
+    types = [a.type for a in acts]
+    if _why_not(schedule, acts, types) is not None:
         return None
     ids = list(schedule.activities)
     index = {a: i for i, a in enumerate(ids)}
     links = _links(schedule.relationships, index)
-    if links is None:
+    if links is None or (links[3] is not None and _why_not_lags(schedule, acts) is not None):
         return None
-    acts = list(schedule.activities.values())
     from twin.cpm import scheduling_date
 
     shim = SimpleNamespace(acts=acts, warnings=list(schedule.warnings))
@@ -103,7 +112,7 @@ def compute_cpm_one_calendar(schedule: Schedule, data_date: datetime | None = No
         if cal is None:
             return None
         dd_dt = scheduling_date(shim, schedule, data_date)
-        return _run(schedule, ids, index, acts, links, cal, dd_dt, shim.warnings)
+        return _run(schedule, ids, index, acts, types, links, cal, dd_dt, shim.warnings)
     except (HorizonError, ScheduleError):
         return None
 
@@ -131,15 +140,14 @@ def _links(rels, index: dict[str, int]):
     activity, links an activity to itself or has an unknown type. ``kind``: FS 0, SS 1, FF 2, SF 3,
     None when every link is FS; ``lag`` None when no link has a lag."""
     m = len(rels)
-    get = index.__getitem__
     try:
-        P = np.fromiter(map(get, map(_get_pred, rels)), dtype=np.int64, count=m)
-        S = np.fromiter(map(get, map(_get_succ, rels)), dtype=np.int64, count=m)
+        P = np.fromiter([index[r.pred] for r in rels], dtype=np.int64, count=m)
+        S = np.fromiter([index[r.succ] for r in rels], dtype=np.int64, count=m)
     except KeyError:
         return None
     if (P == S).any():
         return None
-    types = list(map(_get_type, rels))
+    types = [r.type for r in rels]
     K = None
     if types.count(RelationType.FS) != m:  # (enum members hash slowly: compare, do not look up)
         obj = np.array(types, dtype=object)
@@ -148,7 +156,7 @@ def _links(rels, index: dict[str, int]):
             K[obj == np.array([t], dtype=object)] = code  # (a bare enum would become 'RelationType.FS')
         if (K < 0).any():
             return None
-    lags = list(map(_get_lag, rels))
+    lags = [r.lag_h for r in rels]
     L = np.rint(np.array([x or 0.0 for x in lags], dtype=np.float64) * 60).astype(np.int64) if any(lags) else None
     return P, S, K, L
 
@@ -168,8 +176,8 @@ def _out_csr(n: int, links):
 def _durations(acts, types) -> list[int] | None:
     """Working minutes to schedule (the general passes' ``remaining_minutes`` for unstarted work), or
     None if a duration is not a finite number."""
-    d = np.rint(np.fromiter(map(attrgetter("duration_h"), acts), dtype=np.float64, count=len(acts)) * 60)
-    rem = list(map(attrgetter("remaining_h"), acts))
+    d = np.rint(np.array([a.duration_h for a in acts], dtype=np.float64) * 60)
+    rem = [a.remaining_h for a in acts]
     if rem.count(None) != len(rem):
         r = np.array([x if x is not None else np.nan for x in rem], dtype=np.float64)
         d = np.where([x is None for x in rem], d, np.rint(r * 60))
@@ -319,11 +327,10 @@ def _clock(cal: WorkCalendar, keys: np.ndarray) -> np.ndarray:
     return np.where(side, cal.at_offsets(w, "start"), cal.at_offsets(w, "finish"))
 
 
-def _run(schedule, ids, index, acts, links, cal, dd_dt, warnings):
+def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings):
     from twin.cpm import CpmResult, DatesView
 
     n = len(ids)
-    types = list(map(_get_type, acts))
     dur = _durations(acts, types)
     if dur is None:
         return None
@@ -334,14 +341,14 @@ def _run(schedule, ids, index, acts, links, cal, dd_dt, warnings):
     if fwd is None:
         return None
     order, esk, efk = fwd
-    ES, EF = np.array(esk, dtype=np.int64), np.array(efk, dtype=np.int64)
+    ES, EF = np.fromiter(esk, dtype=np.int64, count=n), np.fromiter(efk, dtype=np.int64, count=n)
     es_c, ef_c = _clock(cal, ES), _clock(cal, EF)
     last = int(np.argmax(ef_c))
     finish = int(ef_c[last])
     end = to_minutes(schedule.finish_constraint) if schedule.finish_constraint is not None else finish
     opts = schedule.options
     lsk, lfk = _backward(order, ptr, succ, kind, lag, dur, fm, efk, _key(cal, end, late=True), opts.open_ends_critical)
-    LS, LF = np.array(lsk, dtype=np.int64), np.array(lfk, dtype=np.int64)
+    LS, LF = np.fromiter(lsk, dtype=np.int64, count=n), np.fromiter(lfk, dtype=np.int64, count=n)
     ls_c, lf_c = _clock(cal, LS), _clock(cal, LF)
     tf, ff = _floats(opts, acts, links, ES >> 1, EF >> 1, LS >> 1, LF >> 1, int(EF.max()) >> 1)
     crit = tf <= opts.critical_float_h + 1e-9
@@ -390,14 +397,15 @@ def _longest_path(cal, links, last, es_c, ef_c, dur, fm, dd) -> list[int]:
     """Driving predecessors back from ``last``, each found by the general forward pass's rule on
     clock minutes (the first link, in relationship order, that gives the latest date)."""
     P, S, K, L = links
-    into = np.argsort(S, kind="stable").tolist()           # links by successor, relationship order
+    into = np.argsort(S, kind="stable")             # links by successor, in relationship order
     ptr = np.searchsorted(S[into], np.arange(len(dur) + 1)).tolist()
     path, seen = [last], {last}
     while True:
         i = path[-1]
         start_c, fin_c, sdrv, fdrv = dd, _NEG, -1, -1
-        for k in into[ptr[i]:ptr[i + 1]]:
-            p, t, g = int(P[k]), (int(K[k]) if K is not None else 0), (int(L[k]) if L is not None else 0)
+        ks = into[ptr[i]:ptr[i + 1]]
+        for p, t, g in zip(P[ks].tolist(), K[ks].tolist() if K is not None else [0] * len(ks),
+                           L[ks].tolist() if L is not None else [0] * len(ks)):
             if t < 2:
                 c = int(ef_c[p] if t == 0 else es_c[p])
                 if g:

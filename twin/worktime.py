@@ -36,7 +36,9 @@ datetime.datetime(2024, 3, 4, 8, 0)
 """
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -124,57 +126,36 @@ class WorkCalendar:
             raise ScheduleError(f"calendar '{calendar.id}' has no working time in its week or exceptions")
         self._week = tuple(merge_intervals(day) for day in calendar.week)
         self._exc = {day_number(d): merge_intervals(iv) for d, iv in calendar.exceptions.items()}
+        self._value = (self._week, tuple(sorted(self._exc.items())))  # what the tables depend on
         self._origin_day = day_number(origin)
         half = max(span_days // 2, 400)
         self._build(max(self._origin_day - half // 4, _MIN_DAY), min(self._origin_day + half * 2, _MAX_DAY))
 
     # -- construction -------------------------------------------------------------------------------
     def _build(self, d0: int, d1: int) -> None:
-        """Tabulate working intervals for days ``[d0, d1)``; offsets stay relative to the origin."""
-        days = np.arange(d0, d1, dtype=np.int64)
-        weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3, Monday = 0)
-        exc_days = np.fromiter((d for d in self._exc if d0 <= d < d1), dtype=np.int64)
-        is_exc = np.isin(days, exc_days)
-        parts_s, parts_e = [], []
-        for k, intervals in enumerate(self._week):
-            sel = days[(weekday == k) & ~is_exc]
-            for s, e in intervals:
-                parts_s.append(sel * 1440 + s)
-                parts_e.append(sel * 1440 + e)
-        for d in exc_days.tolist():
-            for s, e in self._exc[d]:
-                parts_s.append(np.array([d * 1440 + s], dtype=np.int64))
-                parts_e.append(np.array([d * 1440 + e], dtype=np.int64))
-        starts = np.concatenate(parts_s) if parts_s else np.empty(0, np.int64)
-        ends = np.concatenate(parts_e) if parts_e else np.empty(0, np.int64)
-        order = np.argsort(starts, kind="stable")
-        starts, ends = starts[order], ends[order]
-        if starts.size:  # merge touching intervals (e.g. midnight on a 24-hour calendar)
-            keep = np.ones(starts.size, dtype=bool)
-            keep[1:] = starts[1:] != ends[:-1]
-            group = np.cumsum(keep) - 1
-            new_ends = np.empty(int(keep.sum()), dtype=np.int64)
-            new_ends[group] = ends  # last write in each group wins: the group's end
-            starts, ends = starts[keep], new_ends
-        lengths = ends - starts
-        cum = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64) if starts.size else lengths
+        """Tabulate working intervals for days ``[d0, d1)``; offsets stay relative to the origin.
+
+        Tables depend only on the calendar's value, the origin and the days: they are shared through
+        a small module-level cache (read-only arrays, lists never changed in place).
+        """
+        key = (self._value, self._origin_day, d0, d1)
+        with _TABLES_LOCK:
+            tables = _TABLES.get(key)
+            if tables is not None:
+                _TABLES.move_to_end(key)
+        if tables is None:
+            tables = _tabulate(self._week, self._exc, self._origin_day, d0, d1)
+            with _TABLES_LOCK:
+                _TABLES[key] = tables
+                while len(_TABLES) > _TABLES_MAX:
+                    _TABLES.popitem(last=False)
         self._d0, self._d1 = d0, d1
-        self._starts, self._ends, self._cum = starts, ends, cum
-        self._total = int(lengths.sum())
-        origin_min = self._origin_day * 1440
-        self._cum = cum - self._raw_offset(origin_min)
-        self._ls, self._le, self._lc = starts.tolist(), ends.tolist(), self._cum.tolist()
-        self._lcend = (self._cum + lengths).tolist()
+        (self._starts, self._ends, self._cum, self._total,
+         self._ls, self._le, self._lc, self._lcend) = tables
         # fast range checks: clock minutes and offsets the tables answer without growing
         self._t_lo, self._t_hi = d0 * 1440, d1 * 1440
         self._w_lo = self._lc[0] if self._lc else 1
         self._w_hi = self._lcend[-1] if self._lc else 0
-
-    def _raw_offset(self, t: int) -> int:
-        i = int(np.searchsorted(self._starts, t, side="right")) - 1
-        if i < 0:
-            return 0
-        return int(self._cum[i] + min(t - self._starts[i], self._ends[i] - self._starts[i]))
 
     def _grow(self, low: int | None = None, high: int | None = None) -> None:
         d0, d1 = self._d0, self._d1
@@ -323,6 +304,52 @@ class WorkCalendar:
     def __repr__(self) -> str:
         return (f"WorkCalendar({self.id!r}, {from_minutes(self._d0 * 1440):%Y-%m-%d}.."
                 f"{from_minutes(self._d1 * 1440):%Y-%m-%d}, {len(self._ls)} intervals)")
+
+
+_TABLES: OrderedDict[tuple, tuple] = OrderedDict()
+"""Tabulated calendars by (week, exceptions, origin day, first day, end day), least recently used first."""
+_TABLES_MAX = 12
+_TABLES_LOCK = threading.Lock()
+
+
+def _tabulate(week, exc: dict[int, tuple], origin_day: int, d0: int, d1: int) -> tuple:
+    """Working intervals of days ``[d0, d1)``: (starts, ends, cumulative offsets (read-only arrays,
+    offsets relative to ``origin_day``), total minutes, and the same as lists for ``bisect``)."""
+    days = np.arange(d0, d1, dtype=np.int64)
+    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3, Monday = 0)
+    exc_days = np.fromiter((d for d in exc if d0 <= d < d1), dtype=np.int64)
+    is_exc = np.isin(days, exc_days)
+    parts_s, parts_e = [], []
+    for k, intervals in enumerate(week):
+        sel = days[(weekday == k) & ~is_exc]
+        for s, e in intervals:
+            parts_s.append(sel * 1440 + s)
+            parts_e.append(sel * 1440 + e)
+    for d in exc_days.tolist():
+        for s, e in exc[d]:
+            parts_s.append(np.array([d * 1440 + s], dtype=np.int64))
+            parts_e.append(np.array([d * 1440 + e], dtype=np.int64))
+    starts = np.concatenate(parts_s) if parts_s else np.empty(0, np.int64)
+    ends = np.concatenate(parts_e) if parts_e else np.empty(0, np.int64)
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    if starts.size:  # merge touching intervals (e.g. midnight on a 24-hour calendar)
+        keep = np.ones(starts.size, dtype=bool)
+        keep[1:] = starts[1:] != ends[:-1]
+        group = np.cumsum(keep) - 1
+        new_ends = np.empty(int(keep.sum()), dtype=np.int64)
+        new_ends[group] = ends  # last write in each group wins: the group's end
+        starts, ends = starts[keep], new_ends
+    lengths = ends - starts
+    cum = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64) if starts.size else lengths
+    origin_min = origin_day * 1440
+    i = int(np.searchsorted(starts, origin_min, side="right")) - 1  # offset of the origin, made 0
+    raw = 0 if i < 0 else int(cum[i] + min(origin_min - starts[i], ends[i] - starts[i]))
+    cum = cum - raw
+    for a in (starts, ends, cum):
+        a.flags.writeable = False
+    return (starts, ends, cum, int(lengths.sum()), starts.tolist(), ends.tolist(), cum.tolist(),
+            (cum + lengths).tolist())
 
 
 def compile_calendars(calendars: dict[str, Calendar] | None, *, origin: date = date(2000, 1, 1),
