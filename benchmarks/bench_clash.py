@@ -9,11 +9,15 @@ both tools clash every element against every other (hard, 2 mm tolerance; cleara
   without the pair cache;
 - twin after one element changed: the same model with one element moved, re-clashed with the pair
   cache of the previous run (only that element's pairs are recomputed), and checked against a full
-  re-clash of the changed model.
+  re-clash of the changed model;
+- re-run (second table): ``ClashSession.rerun`` (``twin.ifc.clash_session``, what the app does) after
+  moving one element in memory, and after moving it in the IFC file (``load_model`` of the edited file
+  + re-run), against a full ``detect_clashes`` of the same changed model, records compared.
 
 Pairs are compared as unordered GlobalId pairs. Run:
 
-    .venv/bin/python benchmarks/bench_clash.py [--quick] [--elements 20000] [--office PATH]
+    .venv/bin/python benchmarks/bench_clash.py [--quick] [--elements 20000] [--office PATH] [--demo PATH]
+                                                [--rerun-only]
 
 ``--quick`` skips the 20,000-element building. Wall seconds on a shared machine swing with the load;
 the script prints CPU seconds of this process next to them.
@@ -53,16 +57,21 @@ def moved(model: BuildingModel, gid: str, dz: float) -> BuildingModel:
     return replace(model, meshes=meshes)
 
 
-def bench(path: Path, label: str, rows: list[str]) -> None:
+def pick_victim(model: BuildingModel) -> str:
+    """The element to change: the middle MEP segment if there is one, else the middle element."""
+    ids = list(model.meshes)
+    mep = [g for g in ids if model.elements[g].ifc_class in ("IfcDuctSegment", "IfcPipeSegment",
+                                                             "IfcFlowSegment", "IfcFlowTerminal")]
+    return (mep or ids)[len(mep or ids) // 2]
+
+
+def bench(path: Path, label: str, rows: list[str], rerun_rows: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "cache"
         model, w_load_cold, c_load_cold = timed(lambda: load_model(path, cache_dir=cache))
         _, w_load_warm, c_load_warm = timed(lambda: load_model(path, cache_dir=cache))
         ids = list(model.meshes)
-        # the element to change: an MEP segment if there is one, else the first element
-        mep = [g for g in ids if model.elements[g].ifc_class in ("IfcDuctSegment", "IfcPipeSegment",
-                                                                 "IfcFlowSegment", "IfcFlowTerminal")]
-        victim = (mep or ids)[len(mep or ids) // 2]
+        victim = pick_victim(model)
         for mode, opts in MODES:
             ref, w_ref, c_ref = timed(lambda: ifcclash_pairs([(path, None)], mode=mode, **opts))
             pair_cache = Path(tmp) / f"pairs-{mode}"
@@ -81,6 +90,87 @@ def bench(path: Path, label: str, rows: list[str]) -> None:
                 f"({c_load_warm + c_det:.2f}) | {w_ref / warm:.1f}x | {w_inc:.3f} ({again.stats['computed']} pairs"
                 f" recomputed{'' if same_inc else ', DIFFERENT'}) | {w_det / max(w_inc, 1e-9):.0f}x |")
             print(rows[-1], flush=True)
+        bench_rerun(path, label, model, victim, cache, rerun_rows)
+
+
+def moved_in_file(path: Path, gid: str, dz: float, out: Path) -> None:
+    """Write a copy of ``path`` with element ``gid`` moved ``dz`` metres up: a new local placement (the
+    old one may be shared) on the same parent, as an editing tool would write it."""
+    import ifcopenshell
+    import ifcopenshell.util.unit
+
+    f = ifcopenshell.open(str(path))
+    el = f.by_guid(gid)
+    pl = el.ObjectPlacement
+    rel = pl.RelativePlacement
+    scale = ifcopenshell.util.unit.calculate_unit_scale(f)
+    x, y, z = (tuple(rel.Location.Coordinates) + (0.0,))[:3]
+    point = f.createIfcCartesianPoint((float(x), float(y), float(z) + dz / scale))
+    axes = f.createIfcAxis2Placement3D(point, rel.Axis, rel.RefDirection)
+    el.ObjectPlacement = f.createIfcLocalPlacement(pl.PlacementRelTo, axes)
+    f.write(str(out))
+
+
+def bench_rerun(path: Path, label: str, model: BuildingModel, victim: str, cache: Path, rows: list[str]) -> None:
+    """Re-run after one element changed: ``ClashSession.rerun`` against a full ``detect_clashes`` of the
+    changed model (no pair cache), both timed here, results compared record by record; then the same
+    change made in the IFC file: ``load_model`` of the edited file plus the session's re-run."""
+    from twin.ifc.clash_session import ClashSession
+
+    ids = list(model.meshes)
+    changed = moved(model, victim, 0.3)
+    sessions = {}
+    for mode, opts in MODES:
+        session, w_s, c_s = timed(lambda: ClashSession(model, ids, mode=mode, **opts))
+        sessions[mode] = session
+        again, w_r, c_r = timed(lambda: session.rerun(changed, ids))
+        full, w_f, c_f = timed(lambda: detect_clashes(changed, ids, mode=mode, use_cache=False, **opts))
+        same = "yes" if again.clashes == full.clashes else "**NO**"
+        rows.append(f"| {label} | {mode} | in memory (the app) | {len(full.clashes)} | {w_f:.2f} ({c_f:.2f}) | "
+                    f"{w_s:.2f} ({c_s:.2f}) | {w_r:.4f} ({c_r:.4f}) | {again.stats['computed']} | "
+                    f"{w_f / max(w_r, 1e-9):.0f}x ({c_f / max(c_r, 1e-9):.0f}x) | {same} |")
+        print(rows[-1], flush=True)
+    edited = cache.parent / f"edited-{path.name}"
+    moved_in_file(path, victim, 0.3, edited)
+    from_file, w_l, c_l = timed(lambda: load_model(edited, cache_dir=cache))
+    for mode, opts in MODES:
+        session = sessions[mode]
+        again, w_r, c_r = timed(lambda: session.rerun(from_file, ids))
+        full, w_f, c_f = timed(lambda: detect_clashes(from_file, ids, mode=mode, use_cache=False, **opts))
+        same = "yes" if again.clashes == full.clashes else "**NO**"
+        rows.append(f"| {label} | {mode} | IFC file edited: load {w_l:.2f} ({c_l:.2f}) + re-run | {len(full.clashes)} | "
+                    f"{w_l + w_f:.2f} ({c_l + c_f:.2f}) | | {w_l + w_r:.2f} ({c_l + c_r:.2f}) | {again.stats['computed']} | "
+                    f"{(w_l + w_f) / (w_l + w_r):.1f}x ({(c_l + c_f) / (c_l + c_r):.1f}x) | {same} |")
+        print(rows[-1], flush=True)
+
+
+def count_elements(path: Path) -> int:
+    return len(load_model(path, geometry=False, use_cache=False).elements)
+
+
+def rerun_main(args, rerun_rows: list[str]) -> None:
+    """``--rerun-only``: the re-run rows for Office_A and the generated building."""
+    from twin.ifc.generate import generate_for_elements
+
+    with tempfile.TemporaryDirectory() as tmp:
+        todo = [(args.office, "Office_A")] if args.office.exists() else []
+        if not args.quick:
+            path = args.demo or Path(tmp) / "demo20k.ifc"
+            if args.demo is None:
+                generate_for_elements(path, args.elements)
+            todo.append((path, "demo building"))
+        print("\n".join(rerun_rows), flush=True)
+        for path, label in todo:
+            cache = Path(tmp) / f"cache-{label.replace(' ', '-')}"
+            model = load_model(path, cache_dir=cache)
+            bench_rerun(path, f"{label} ({len(model.elements)} elements)", model, pick_victim(model), cache, rerun_rows)
+    print()
+    print("\n".join(rerun_rows))
+
+
+RERUN_HEAD = ["| model | mode | change | clashes | full clash of the changed model, s (CPU) | session start, s (CPU) | "
+              "re-run, s (CPU) | pairs judged | speed-up wall (CPU) | same records |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
 
 
 def main() -> None:
@@ -88,24 +178,34 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="skip the 20,000-element demo building")
     ap.add_argument("--elements", type=int, default=20_000)
     ap.add_argument("--office", type=Path, default=ROOT.parent / "shared" / "samples" / "ifc" / "Office_A_20110811.ifc")
+    ap.add_argument("--demo", type=Path, help="a generated building to use instead of generating one")
+    ap.add_argument("--rerun-only", action="store_true", help="only the re-run after one change (no ifcclash)")
     args = ap.parse_args()
+    rerun_rows = list(RERUN_HEAD)
+    if args.rerun_only:
+        rerun_main(args, rerun_rows)
+        return
     rows = ["| model | mode | elements | ifcclash pairs | twin pairs | both | ifcclash s (CPU) | twin cold s (CPU) | "
-            "twin warm s (CPU) | warm speed-up | re-run after moving one element, s | re-clash speed-up |",
+            "twin warm s (CPU) | warm speed-up | detect_clashes again with the pair cache after moving one element, s | "
+            "speed-up |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(rows), flush=True)
     if args.office.exists():
-        bench(args.office, "Office_A", rows)
+        bench(args.office, "Office_A", rows, rerun_rows)
     else:
         print(f"({args.office} absent: Office_A skipped)")
     if not args.quick:
         from twin.ifc.generate import generate_for_elements
 
         with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "demo20k.ifc"
-            summary = generate_for_elements(path, args.elements)
-            bench(path, f"demo building ({summary.elements} elements)", rows)
+            path = args.demo or Path(tmp) / "demo20k.ifc"
+            if args.demo is None:
+                generate_for_elements(path, args.elements)
+            bench(path, f"demo building ({count_elements(path)} elements)", rows, rerun_rows)
     print()
     print("\n".join(rows))
+    print("\nRe-run after moving one element 0.3 m up:\n")
+    print("\n".join(rerun_rows))
     print(f"\nmachine: {os.cpu_count()} cores; ifcopenshell geometry on all cores in both tools")
 
 
