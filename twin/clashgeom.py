@@ -165,12 +165,8 @@ _parts_allowed = True
 def _convex_parts(rep, faces_w, edges_w) -> tuple[MeshInfo, ...]:
     """The shells of a mesh (connected by shared vertices) when there are 2..64 and each is a closed
     convex solid; else ()."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     n = len(rep)
-    g = coo_matrix((np.ones(len(edges_w)), (edges_w[:, 0], edges_w[:, 1])), shape=(n, n))
-    k, label = connected_components(g, directed=False)
+    k, label = _components(n, edges_w)
     if not 2 <= k <= 64:
         return ()
     out = []
@@ -187,6 +183,31 @@ def _convex_parts(rep, faces_w, edges_w) -> tuple[MeshInfo, ...]:
             return ()
         out.append(part)
     return tuple(out)
+
+
+def _components(n: int, edges: NDArray[np.int64]) -> tuple[int, NDArray[np.int64]]:
+    """Connected components of an undirected graph on ``n`` nodes with edges (e, 2): (count, label
+    per node in 0..count-1). Minimum-label hooking with pointer jumping, in numpy (no scipy import
+    on the clash path)."""
+    label = np.arange(n)
+    if len(edges):
+        a, b = edges[:, 0], edges[:, 1]
+        while True:
+            la, lb = label[a], label[b]
+            low = np.minimum(la, lb)
+            new = label.copy()
+            np.minimum.at(new, la, low)
+            np.minimum.at(new, lb, low)
+            while True:                                   # pointer jumping to the roots
+                nxt = new[new]
+                if np.array_equal(nxt, new):
+                    break
+                new = nxt
+            if np.array_equal(new, label):
+                break
+            label = new
+    roots, inv = np.unique(label, return_inverse=True)
+    return len(roots), inv.reshape(-1)
 
 
 # ---------------------------------------------------------------------------------- primitives
