@@ -122,3 +122,29 @@ def test_intervals_list_the_working_periods_overlapping_a_window():
     assert got == [(dt(2024, 3, 1, 8), dt(2024, 3, 1, 12)), (dt(2024, 3, 1, 13), dt(2024, 3, 1, 17)),
                    (dt(2024, 3, 4, 8), dt(2024, 3, 4, 12))]
     assert cal.intervals(to_minutes(dt(2024, 3, 2)), to_minutes(dt(2024, 3, 3)))[0].size == 0   # a Saturday
+
+
+def test_equal_calendars_share_their_tables_and_answer_like_a_fresh_build():
+    import twin.worktime as wt
+
+    hol = {date(2024, 3, 8): (), date(2024, 3, 9): ((480, 720),)}
+    a = WorkCalendar(Calendar("a", exceptions=dict(hol)), origin=date(2024, 1, 1), span_days=500)
+    b = WorkCalendar(Calendar("b", name="same hours", exceptions=dict(hol)), origin=date(2024, 1, 1),
+                     span_days=500)
+    assert a._ls is b._ls  # one table for equal week and exceptions, whatever the id
+    other = WorkCalendar(Calendar("c", exceptions={date(2024, 3, 8): ()}), origin=date(2024, 1, 1),
+                         span_days=500)
+    assert other._ls is not a._ls
+    with pytest.raises(ValueError):
+        a._starts[0] = 0  # shared tables are read-only
+    wt._TABLES.clear()  # a build from nothing gives the same answers
+    fresh = WorkCalendar(Calendar("a", exceptions=dict(hol)), origin=date(2024, 1, 1), span_days=500)
+    assert fresh._ls is not a._ls
+    t = np.arange(to_minutes(dt(2024, 3, 1)), to_minutes(dt(2024, 3, 20)), 37)
+    assert np.array_equal(a.offsets(t), fresh.offsets(t))
+    assert a.add(to_minutes(dt(2024, 3, 7, 15)), 600) == fresh.add(to_minutes(dt(2024, 3, 7, 15)), 600)
+    # growing one calendar far out neither changes nor disturbs the other
+    far = to_minutes(dt(2031, 6, 2, 9))
+    w = a.offset(far)
+    assert fresh.offset(far) == w and b.offset(far) == w
+    assert len(wt._TABLES) <= wt._TABLES_MAX

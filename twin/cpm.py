@@ -54,6 +54,10 @@ from twin.errors import ScheduleCycleError, ScheduleError
 from twin.schedule import RelationType, Schedule
 from twin.worktime import HorizonError, WorkCalendar, from_minutes, full_day_calendar, to_minutes
 
+# the engines (they import this module's records lazily; importing them here keeps a first call from
+# paying their import)
+from twin import cpm_arrays, cpm_passes  # noqa: E402
+
 __all__ = ["ActivityDates", "CpmResult", "DatesView", "Network", "compute_cpm", "scheduling_date",
            "topological_order", "find_cycle"]
 
@@ -369,13 +373,11 @@ def compute_cpm(schedule: Schedule, *, data_date: datetime | None = None, engine
     if engine not in ("auto", "passes", "one_calendar"):
         raise ScheduleError(f"unknown CPM engine '{engine}': expected auto, passes or one_calendar")
     if engine != "passes":
-        from twin.cpm_arrays import compute_cpm_one_calendar, why_not_one_calendar
-
-        result = compute_cpm_one_calendar(schedule, data_date)
+        result = cpm_arrays.compute_cpm_one_calendar(schedule, data_date)
         if result is not None:
             return result
         if engine == "one_calendar":
-            why = why_not_one_calendar(schedule)
+            why = cpm_arrays.why_not_one_calendar(schedule)
             if why is None:  # the general passes find what is wrong and say it
                 _compute_cpm_passes(schedule, data_date)
                 why = "the offset engine declined it"
