@@ -213,3 +213,15 @@ def test_hs2_logic_on_its_main_calendar_gives_the_general_passes_results(hs2_one
     fast = compute_cpm_one_calendar(s)
     assert_same(fast, compute_cpm(s, engine="passes"))
     assert len(fast.dates) == 3994 and len(fast.critical_path) >= 5
+
+
+def test_schedules_without_links_and_of_one_activity():
+    s = random_schedule(21, n=30)
+    alone = replace(s, relationships=())
+    assert_same(compute_cpm_one_calendar(alone), compute_cpm(alone, engine="passes"))
+    first = next(iter(s.activities))
+    one = replace(s, activities={first: s.activities[first]}, relationships=())
+    assert_same(compute_cpm_one_calendar(one), compute_cpm(one, engine="passes"))
+    milestones = replace(s, activities={k: replace(a, type=ActivityType.FINISH_MILESTONE)
+                                        for k, a in s.activities.items()})
+    assert_same(compute_cpm_one_calendar(milestones), compute_cpm(milestones, engine="passes"))

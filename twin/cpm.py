@@ -3,7 +3,9 @@
 ``compute_cpm(schedule, data_date=None) -> CpmResult`` runs a forward and a backward pass over the
 activities in topological order, on each activity's own calendar at minute resolution
 (:mod:`twin.worktime`), and returns early/late dates, total and free float, the critical set, the
-longest path and the near-critical set. Nothing in the input is changed.
+longest path and the near-critical set. Nothing in the input is changed. Schedules on one calendar
+without progress, constraints, LOE or WBS summaries go to a faster engine with the same results
+(:mod:`twin.cpm_arrays`); ``engine="passes"`` forces the general passes (:mod:`twin.cpm_passes`).
 
 P6 semantics reproduced (and checked against P6's own dates in a real programme, see
 ``tests/test_cpm_p6.py`` and ``docs/scheduling.md``):

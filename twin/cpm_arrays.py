@@ -201,7 +201,7 @@ def _key(cal: WorkCalendar, t: int, *, late: bool = False) -> int:
 
 
 # -- the passes ------------------------------------------------------------------------------------
-def _forward(n, ptr, succ, kind, lag, indeg, dur, fm, ddk):
+def _forward(n, ptr, succ, kind, lag, indeg, dur, types, ddk):
     """Kahn's topological sort (the general passes' order: a stack, smallest index first) fused with
     the forward pass on keys. Returns (order, early start keys, early finish keys), or None if the
     links have a loop."""
@@ -220,7 +220,7 @@ def _forward(n, ptr, succ, kind, lag, indeg, dur, fm, ddk):
             if d:
                 s |= 1                    # start reading of the offset
                 e = s + 2 * d - 1         # finish reading d minutes later
-            elif fm[i]:
+            elif types[i] is _FM:
                 e = s
             else:
                 s = e = s | 1
@@ -236,10 +236,10 @@ def _forward(n, ptr, succ, kind, lag, indeg, dur, fm, ddk):
             i = pop()
             emit(i)
             d, s, f = dur[i], sk[i], fk[i]
-            if fm[i]:
+            if d == 0:  # (milestones have no duration)
                 s = e = s if s > f else f
-            elif d == 0:
-                s = e = (s if s > f else f) | 1
+                if types[i] is not _FM:  # a finish milestone keeps its reading, others start
+                    s = e = s | 1
             else:
                 w = s >> 1
                 if f != _NEG and (f >> 1) - d > w:
@@ -271,7 +271,7 @@ def _forward(n, ptr, succ, kind, lag, indeg, dur, fm, ddk):
     return order, esk, efk
 
 
-def _backward(order, ptr, succ, kind, lag, dur, fm, efk, endk, open_critical):
+def _backward(order, ptr, succ, kind, lag, dur, types, efk, endk, open_critical):
     """Late start and finish keys (the general passes' backward rules for unstarted work)."""
     n = len(dur)
     lsk, lfk = [0] * n, [0] * n
@@ -308,7 +308,7 @@ def _backward(order, ptr, succ, kind, lag, dur, fm, efk, endk, open_critical):
         d = dur[i]
         if d == 0:
             m = f if f < s else s
-            lsk[i] = lfk[i] = m & ~1 if fm[i] else m
+            lsk[i] = lfk[i] = m & ~1 if types[i] is _FM else m
         elif s != _POS and (s >> 1) + d <= f >> 1:
             lsk[i], lfk[i] = s, 2 * ((s >> 1) + d)
         else:
@@ -328,16 +328,16 @@ def _clock(cal: WorkCalendar, keys: np.ndarray) -> np.ndarray:
 
 
 def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings):
+    """Forward pass, backward pass, floats, path; the CpmResult (None if the links have a loop)."""
     from twin.cpm import CpmResult, DatesView
 
     n = len(ids)
     dur = _durations(acts, types)
     if dur is None:
         return None
-    fm = [t is _FM for t in types]
     ptr, succ, kind, lag, indeg = _out_csr(n, links)
     dd = to_minutes(dd_dt)
-    fwd = _forward(n, ptr, succ, kind, lag, indeg, dur, fm, _key(cal, dd))
+    fwd = _forward(n, ptr, succ, kind, lag, indeg, dur, types, _key(cal, dd))
     if fwd is None:
         return None
     order, esk, efk = fwd
@@ -347,12 +347,13 @@ def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings):
     finish = int(ef_c[last])
     end = to_minutes(schedule.finish_constraint) if schedule.finish_constraint is not None else finish
     opts = schedule.options
-    lsk, lfk = _backward(order, ptr, succ, kind, lag, dur, fm, efk, _key(cal, end, late=True), opts.open_ends_critical)
+    endk = _key(cal, end, late=True)
+    lsk, lfk = _backward(order, ptr, succ, kind, lag, dur, types, efk, endk, opts.open_ends_critical)
     LS, LF = np.fromiter(lsk, dtype=np.int64, count=n), np.fromiter(lfk, dtype=np.int64, count=n)
     ls_c, lf_c = _clock(cal, LS), _clock(cal, LF)
     tf, ff = _floats(opts, acts, links, ES >> 1, EF >> 1, LS >> 1, LF >> 1, int(EF.max()) >> 1)
     crit = tf <= opts.critical_float_h + 1e-9
-    path = _longest_path(cal, links, last, es_c, ef_c, dur, fm, dd)
+    path = _longest_path(cal, links, last, es_c, ef_c, dur, types, dd)
     if opts.critical == "longest_path":
         crit = np.zeros(n, dtype=bool)
         crit[path] = True
@@ -393,7 +394,7 @@ def _floats(opts, acts, links, es, ef, ls, lf, finish_w):
     return tf, ff
 
 
-def _longest_path(cal, links, last, es_c, ef_c, dur, fm, dd) -> list[int]:
+def _longest_path(cal, links, last, es_c, ef_c, dur, types, dd) -> list[int]:
     """Driving predecessors back from ``last``, each found by the general forward pass's rule on
     clock minutes (the first link, in relationship order, that gives the latest date)."""
     P, S, K, L = links
@@ -419,7 +420,7 @@ def _longest_path(cal, links, last, es_c, ef_c, dur, fm, dd) -> list[int]:
                 if c > fin_c:
                     fin_c, fdrv = c, p
         drv = fdrv if fin_c > start_c else sdrv
-        if not fm[i] and dur[i]:
+        if dur[i] and types[i] is not _FM:
             drv = sdrv
             if fin_c > _NEG and cal.offset(fin_c) - dur[i] > cal.offset(start_c):
                 drv = fdrv
