@@ -6,10 +6,13 @@ Sections (each prints ours beside the reference):
    (``validation/cases.json``), with events per second;
 2. Reliable Construction Monte Carlo against the published 200k-run figures;
 3. HS2 (3,994 activities, its 6 calendars, default beta-PERT uncertainty): the naive reference (one
-   full ``twin.cpm.compute_cpm`` per replication, timed on a sample and scaled), the vectorised path at
-   1,000 and 10,000 replications, and the SimPy path at 1,000 replications, on 1 and 2 workers;
-4. a generated 5,000-element building with a crew pool per trade and two tower cranes: 1,000 SimPy
-   replications on 1 and 2 workers, events per second;
+   full ``twin.cpm.compute_cpm`` per replication, timed on a sample and scaled); the vectorised path
+   at 10,000 replications on 1 and 2 workers, cold (fresh process state: no pool, no forkserver, no
+   prepared network; what ``twin simulate`` sees) and warm (a second call: what the app and
+   ``twin compare`` see), with the speed-ups; the SimPy path at 1,000 replications on 2 workers and
+   its speed-up at 200;
+4. a generated 5,000-element building with a crew pool per trade and two tower cranes: the speed-up
+   at 100 SimPy replications (cold and warm), then 1,000 on 2 workers, events per second;
 5. the 480 PSPLIB j30 instances: the engine's resource-constrained makespans against the optima.
 
 Usage: ``.venv/bin/python benchmarks/bench_sim.py [--scale 0.1] [--skip-hs2-simpy] [--only SECTION]``; ``--scale``
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -82,21 +86,76 @@ def reliable() -> None:
           "L 0.74 K 0.16 D 0.10")
 
 
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds of a live process (Linux /proc; 0 elsewhere or once it has gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu() -> float:
-    """CPU seconds of this process and of its finished children (the pool's workers)."""
+    """CPU seconds of this process, its finished children, and the live worker pool and forkserver.
+
+    The pool persists between calls and its workers are the forkserver's children, so they are read
+    from /proc; a "cold" measurement first ends both (:func:`_cold`), so nothing is counted twice.
+    """
+    import multiprocessing.forkserver as fs
     import resource
 
+    from twin.sim.workers import _POOL
+
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    pids = list(getattr(_POOL.get("executor"), "_processes", None) or {})
+    server = getattr(fs._forkserver, "_forkserver_pid", None)
+    return (me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+            + sum(_proc_cpu(p) for p in pids + ([server] if server else [])))
 
 
-def timed(label: str, fn, runs: int) -> tuple[float, object]:
+def _cold() -> None:
+    """Make the next run start from nothing: no prepared network, no pool, no forkserver."""
+    import multiprocessing.forkserver as fs
+
+    from twin.sim.montecarlo import release
+
+    release()
+    stop = getattr(fs._forkserver, "_stop", None)  # private, but the only way to end it
+    if stop is not None:
+        stop()
+
+
+def timed(label: str, fn, runs: int) -> tuple[float, object, float]:
     """Run ``fn``, print wall and CPU seconds (the container is shared: CPU time is the steadier figure)."""
     t, c = time.perf_counter(), _cpu()
     out = fn()
     dt, dc = time.perf_counter() - t, _cpu() - c
-    print(f"{label:<52} {runs:>6} runs {dt:>8.2f} s wall {dc:>8.2f} s CPU  ({dt / runs * 1000:.1f} s wall per 1,000)")
-    return dt, out
+    print(f"{label:<52} {runs:>6} runs {dt:>8.2f} s wall {dc:>8.2f} s CPU  ({dt / runs * 1000:.1f} s wall per 1,000)",
+          flush=True)
+    return dt, out, dc
+
+
+def speedup(cfg, runs: int, path: str) -> None:
+    """1 vs 2 workers, cold (a fresh start: what ``twin simulate`` sees) and warm (a second call in the
+    same process: what the app and ``twin compare`` see); same seed, so the results must be identical."""
+    from twin.sim import run_monte_carlo
+
+    walls, cpus, ref = {}, {}, None
+    for state in ("cold", "warm"):
+        for w in (1, 2):
+            if state == "cold":
+                _cold()  # warm runs then reuse what the cold ones left: prepared network, pool, plan
+            label = f"{path} path, {w} worker{'s' if w > 1 else ''}, {state}"
+            walls[state, w], res, cpus[state, w] = timed(
+                label, lambda: run_monte_carlo(cfg, runs, 1, workers=w, path=path), runs)
+            if ref is None:
+                ref = res
+            elif not (np.array_equal(ref.finish, res.finish) and np.array_equal(ref.critical_count, res.critical_count)):
+                raise SystemExit(f"{label}: results differ from the first run (seed reproducibility broken)")
+    for state in ("cold", "warm"):
+        print(f"speed-up 1 -> 2 workers, {state}: {walls[state, 1] / walls[state, 2]:.2f}x wall "
+              f"(CPU {cpus[state, 1]:.2f} s -> {cpus[state, 2]:.2f} s; near-linear target: >= 1.8x on 2 idle cores)")
+    print("identical results for 1 and 2 workers, cold and warm: True")
 
 
 def hs2(scale: float, simpy: bool) -> None:
@@ -125,22 +184,21 @@ def hs2(scale: float, simpy: bool) -> None:
                    for j, a in enumerate(acts)}
             compute_cpm(dc_replace(sched, activities=new))
     timed("reference: compute_cpm per replication (1 core)", naive, n_ref)
-    r1 = int(1000 * scale)
-    timed("vectorised path, 1 worker", lambda: run_monte_carlo(cfg, r1, 1, workers=1, path="vectorised"), r1)
-    timed("vectorised path, 2 workers", lambda: run_monte_carlo(cfg, r1, 1, workers=2, path="vectorised"), r1)
     r10 = int(10_000 * scale)
-    timed("vectorised path, 2 workers", lambda: run_monte_carlo(cfg, r10, 1, workers=2, path="vectorised"), r10)
-    timed("vectorised path, 1 worker", lambda: run_monte_carlo(cfg, r10, 1, workers=1, path="vectorised"), r10)
+    print(f"-- vectorised path, {r10:,} replications (target: under 5 s on 2 cores)")
+    speedup(cfg, r10, "vectorised")
     if simpy:
         rs = max(4, int(1000 * scale))
-        t1, res = timed("SimPy path, 2 workers", lambda: run_monte_carlo(cfg, rs, 1, workers=2, path="simpy"), rs)
-        small = max(4, rs // 10)
-        timed("SimPy path, 1 worker", lambda: run_monte_carlo(cfg, small, 1, workers=1, path="simpy"), small)
+        print(f"-- SimPy path, {rs:,} replications on 2 workers (target: under 60 s)")
+        t1, res, _ = timed("simpy path, 2 workers", lambda: run_monte_carlo(cfg, rs, 1, workers=2, path="simpy"), rs)
         vec = run_monte_carlo(cfg, rs, 1, workers=2, path="vectorised")
         print(f"SimPy and vectorised finishes identical for the same draws: "
               f"{bool(np.array_equal(res.project_finish, vec.project_finish))} "
               f"(no HS2 activity needs a shared resource, so the engine settles each one without a "
               f"process: {res.events} SimPy events)")
+        small = max(4, rs // 5)
+        print(f"-- SimPy path, {small:,} replications: speed-up with workers")
+        speedup(cfg, small, "simpy")
 
 
 def building(scale: float) -> None:
@@ -163,11 +221,13 @@ def building(scale: float) -> None:
     print(f"{summ.elements} elements; load model + plan + links {time.perf_counter() - t:.1f} s; "
           f"{len(cfg.schedule.activities)} activities, {sum(sum(d.lifts.values()) for d in cfg.demands.values())} lifts")
     runs = max(4, int(1000 * scale))
-    t2, res = timed("SimPy path (crews, cranes, weather), 2 workers", lambda: run_monte_carlo(cfg, runs, 1, workers=2), runs)
     small = max(4, runs // 10)
-    t1, one = timed("SimPy path (crews, cranes, weather), 1 worker", lambda: run_monte_carlo(cfg, small, 1, workers=1), small)
-    print(f"events: {res.events:,} = {res.events / t2:,.0f} events/s on 2 workers, "
-          f"{one.events / t1:,.0f} events/s on 1; speed-up 2 vs 1 worker: {(t1 / small) / (t2 / runs):.2f}x")
+    print(f"-- {small:,} replications: speed-up with workers")
+    speedup(cfg, small, "simpy")
+    t2, res, c2 = timed("SimPy path (crews, cranes, weather), 2 workers, warm", lambda: run_monte_carlo(cfg, runs, 1, workers=2),
+                        runs)
+    print(f"events: {res.events:,} = {res.events / t2:,.0f} events/s on 2 workers (wall), "
+          f"{res.events / c2:,.0f} per CPU-second")
     s = summarise(res)
     cranes = {k: v for k, v in s["resources"].items() if k.startswith("TC")}
     print(f"CPM finish {s['cpm_finish']:%Y-%m-%d}, P50 {s['finish']['p50']:%Y-%m-%d}, P90 {s['finish']['p90']:%Y-%m-%d}, "

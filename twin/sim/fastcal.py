@@ -8,6 +8,10 @@ value outside its window goes to the wrapped calendar. The tables are built from
 working intervals (:meth:`twin.worktime.WorkCalendar.intervals`): a per-minute working flag, its
 running sum (the offset of every minute) and the clock minute of every working minute.
 Memory: 4 bytes per calendar minute plus 8 per working minute of the window.
+
+:func:`share_tables` moves a tabulated network's tables into one shared-memory file
+(:mod:`twin.sim.workers`); the calendars then pickle as a reference to that file, so worker processes
+map the parent's tables instead of receiving copies or tabulating again.
 """
 from __future__ import annotations
 
@@ -16,9 +20,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from twin.sim.workers import attach, create_file
 from twin.worktime import WorkCalendar
 
-__all__ = ["TabulatedCalendar", "tabulate"]
+__all__ = ["TabulatedCalendar", "share_tables", "tabulate"]
 
 
 class TabulatedCalendar:
@@ -40,6 +45,27 @@ class TabulatedCalendar:
         np.cumsum(working, out=self._off[1:])
         self._pos = np.flatnonzero(working).astype(np.int64) + t0   # clock of working minute w0 + j
         self._nw = self._pos.size
+        self._shared: tuple[str, int, int] | None = None   # (file, byte offset of _off, of _pos)
+
+    # -- pickling: tables by reference when they live in a shared file ---------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self._shared is not None:
+            del state["_off"], state["_pos"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._shared is not None:
+            self._bind(attach(self._shared[0]))
+
+    def _bind(self, buf: Any) -> None:
+        """Point the tables at their place in the shared map ``buf`` (read-only views)."""
+        _, at_off, at_pos = self._shared  # type: ignore[misc]
+        self._off = np.frombuffer(buf, np.int32, count=self.t1 - self.t0 + 1, offset=at_off)
+        self._pos = np.frombuffer(buf, np.int64, count=self._nw, offset=at_pos)
+        self._off.flags.writeable = False
+        self._pos.flags.writeable = False
 
     # -- vectorised ------------------------------------------------------------------------------
     def offsets(self, t: ArrayLike) -> NDArray[np.int64]:
@@ -92,3 +118,41 @@ def tabulate(net: Any, t0: int, t1: int) -> Any:
     fast.in_links = [[(p, t, lag, w(lc)) for p, t, lag, lc in links] for links in net.in_links]
     fast.out_links = [[(s, t, lag, w(lc)) for s, t, lag, lc in links] for links in net.out_links]
     return fast
+
+
+def share_tables(net: Any) -> str:
+    """Move the tables of a :func:`tabulate`-d network into one new shared-memory file.
+
+    The calendars keep working in this process (their tables become read-only views of the file)
+    and pickle as a reference to it. The caller owns the file: remove it with
+    :func:`twin.sim.workers.remove_file` when no new process will need it (mapped tables stay valid).
+
+    Returns
+    -------
+    str
+        The file's path.
+
+    Raises
+    ------
+    OSError
+        No shared-memory directory or no room in it (then nothing is changed).
+    """
+    cals: dict[int, TabulatedCalendar] = {}
+    for c in [*net.cals, *(lc for links in net.in_links for *_, lc in links),
+              *(lc for links in net.out_links for *_, lc in links)]:
+        if isinstance(c, TabulatedCalendar) and c._shared is None:
+            cals.setdefault(id(c), c)
+    places, size = [], 0
+    for c in cals.values():
+        at_off = size
+        size += -(-c._off.nbytes // 8) * 8
+        places.append((c, at_off, size))
+        size += c._pos.nbytes
+    path, buf = create_file(size)
+    for c, at_off, at_pos in places:
+        np.frombuffer(buf, np.int32, count=c._off.size, offset=at_off)[:] = c._off
+        np.frombuffer(buf, np.int64, count=c._pos.size, offset=at_pos)[:] = c._pos
+    for c, at_off, at_pos in places:
+        c._shared = (path, at_off, at_pos)
+        c._bind(buf)
+    return path

@@ -12,22 +12,27 @@ two scenarios run with the same seed use common random numbers (paired compariso
 from __future__ import annotations
 
 import os
+import pickle
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import uuid
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
-from twin.errors import InputError
+from twin.errors import InputError, TwinError
 from twin.sim.config import SimConfig, sample_durations, validate_config
 from twin.sim.results import MonteCarloResult
 
-__all__ = ["PATHS", "choose_path", "run_chunk", "run_monte_carlo"]
+__all__ = ["PATHS", "choose_path", "release", "run_chunk", "run_monte_carlo"]
 
 PATHS = ("auto", "vectorised", "simpy")
 _CACHE: dict[tuple[int, str], tuple[SimConfig, Any]] = {}
-_STATE: dict[str, Any] = {}
+_STATE: dict[str, Any] = {}     # a pool worker's plans, by token
+_PLANS: dict[tuple[int, str, Any], dict[str, Any]] = {}   # the parent's plans sent to the pool
+_KEEP = 2                        # plans kept per process (each may hold ~100 MB of HS2 tables)
 
 
 def choose_path(config: SimConfig) -> str:
@@ -64,18 +69,45 @@ def _prepared(config: SimConfig, path: str, window: tuple[int, int] | None = Non
     return prep
 
 
-def _init_worker(config: SimConfig) -> None:
-    _STATE["config"] = config
-
-
 def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig | None = None,
               window: tuple[int, int] | None = None) -> dict[str, Any]:
     """Simulate replications ``runs`` (shape (k,)) and return compact arrays (see MonteCarloResult).
 
-    ``window`` (clock minutes) is where the vectorised path tabulates its calendars.
+    ``window`` (clock minutes) is where the vectorised path tabulates its calendars. This is the
+    task of the in-process and Dask paths; the local pool runs :func:`_pool_chunk`.
     """
     cfg = config if config is not None else _STATE["config"]
-    prep = _prepared(cfg, path, window)
+    return _simulate_chunk(cfg, _prepared(cfg, path, window), runs, seed, path)
+
+
+def _pool_chunk(token: str, blob: bytes, runs: NDArray[np.int64], seed: int, path: str,
+                out: tuple[str, int, int] | None) -> dict[str, Any]:
+    """A pool worker's task: the plan ``blob`` (unpickled once per worker and kept under ``token``),
+    then :func:`_simulate_chunk`, writing starts and finishes into the shared file ``out`` if given."""
+    hit = _STATE.get(token)
+    if hit is None:
+        cfg, prep, window = pickle.loads(blob)
+        if prep is None:  # tables not shared: compile and tabulate here
+            prep = _prepared(cfg, path, window)
+        _STATE[token] = hit = (cfg, prep)
+        _STATE.setdefault("tokens", []).append(token)
+        while len(_STATE["tokens"]) > _KEEP:
+            _forget(_STATE.pop(_STATE["tokens"].pop(0))[1])
+    return _simulate_chunk(hit[0], hit[1], runs, seed, path, out)
+
+
+def _forget(prep: Any) -> None:
+    """Drop a worker's maps of the shared tables of ``prep`` (a plan it will not see again)."""
+    from twin.sim.workers import detach
+
+    for c in getattr(prep, "cals", ()):
+        shared = getattr(c, "_shared", None)
+        if shared is not None:
+            detach(shared[0])
+
+
+def _simulate_chunk(cfg: SimConfig, prep: Any, runs: NDArray[np.int64], seed: int, path: str,
+                    out: tuple[str, int, int] | None = None) -> dict[str, Any]:
     net = prep if path == "vectorised" else prep.net
     runs = np.asarray(runs, dtype=np.int64)
     durations = sample_durations(cfg, net.ids, net.dur, seed, runs)
@@ -108,12 +140,48 @@ def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig |
                 acc = by_day.setdefault(p.name, {})
                 for day, w in p.wait_min_by_day.items():
                     acc[day] = acc.get(day, 0.0) + w
-    return {
-        "runs": runs, "start": (start - net.dd).astype(np.int32), "finish": (finish - net.dd).astype(np.int32),
-        "project_finish": finish.max(axis=1), "critical_count": crit.sum(axis=0).astype(np.int64),
+    part = {
+        "runs": runs, "project_finish": finish.max(axis=1), "critical_count": crit.sum(axis=0).astype(np.int64),
         "pools": pools, "utilisation": util, "mean_wait_min": wait, "wait_min_per_day": per_day,
         "weather_days_lost": lost, "events": events, "wait_min_by_day": by_day,
     }
+    if out is None:
+        part["start"] = (start - net.dd).astype(np.int32)
+        part["finish"] = (finish - net.dd).astype(np.int32)
+    else:
+        _write_rows(out, runs, start - net.dd, finish - net.dd)
+    return part
+
+
+def _write_rows(out: tuple[str, int, int], runs: NDArray[np.int64], start: NDArray[np.int64],
+                finish: NDArray[np.int64]) -> None:
+    """Write one chunk's starts and finishes (minutes from the data date) into the shared output."""
+    from twin.sim.workers import attach
+
+    name, total, n = out
+    buf = attach(name, writable=True, cache=False)
+    try:
+        arr = np.frombuffer(buf, np.int32, count=2 * total * n).reshape(2, total, n)
+        lo = int(runs[0])
+        rows: Any = slice(lo, lo + len(runs)) if np.array_equal(runs, np.arange(lo, lo + len(runs))) else runs
+        arr[0, rows] = start
+        arr[1, rows] = finish
+        del arr
+    finally:
+        buf.close()
+
+
+def release() -> None:
+    """Forget this process's prepared networks and worker plans (removing their shared files) and
+    end the worker pool; the next run starts afresh. Safe to call at any time (not during a run)."""
+    from twin.sim.workers import remove_file, shutdown_pool
+
+    _CACHE.clear()
+    for plan in _PLANS.values():
+        for f in plan["files"]:
+            remove_file(f)
+    _PLANS.clear()
+    shutdown_pool()
 
 
 def _chunks(runs: int, size: int) -> list[NDArray[np.int64]]:
@@ -158,20 +226,18 @@ def run_monte_carlo(
         path = auto
     elif path == "vectorised" and auto == "simpy":
         raise InputError("the vectorised path cannot simulate shared resources or weather stops; use path='simpy'")
-    from twin.cpm import compute_cpm
-    from twin.worktime import to_minutes
-    cpm = compute_cpm(config.schedule)
-    dd = cpm.data_date or config.schedule.data_date or config.schedule.start
-    window = None
-    if dd is not None:
-        t0 = (to_minutes(dd) // 1440 - 1) * 1440
-        span = to_minutes(cpm.finish) - t0  # tabulate to 1.5x the CPM span (beyond: binary search)
-        window = (t0, to_minutes(cpm.finish) + span // 2 + 90 * 1440)
-    t0 = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     size = chunk_size or (max(1, min(1000, -(-runs // (workers * 2)))) if path == "vectorised"
                           else max(1, min(50, -(-runs // (workers * 4)))))
     chunks = _chunks(runs, size)
+    local_pool = scheduler is None and workers > 1 and len(chunks) > 1
+    if local_pool:  # workers boot (forkserver) while this process runs the CPM and prepares the plan
+        from twin.sim.workers import get_pool, warm_up
+        pool, new = get_pool(workers)
+        if new:
+            warm_up(pool, workers)
+    cpm, window = _cpm_window(config)
+    t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []
 
     def done(part: dict[str, Any]) -> None:
@@ -179,19 +245,86 @@ def run_monte_carlo(
         if progress:
             progress(sum(len(p["runs"]) for p in parts))
 
+    shared = None
     if scheduler is not None:
         _run_dask(config, chunks, seed, path, scheduler, done, window)
-    elif workers == 1 or len(chunks) == 1:
+    elif not local_pool:
         for c in chunks:
             done(run_chunk(c, seed, path, config, window))
     else:
-        import multiprocessing as mp
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker, initargs=(config,)) as pool:
-            futures = [pool.submit(run_chunk, c, seed, path, None, window) for c in chunks]
-            for f in as_completed(futures):
-                done(f.result())
-    return _assemble(config, parts, runs, seed, path, cpm, time.perf_counter() - t0)
+        shared = _run_pool(pool, config, chunks, seed, path, window, done)
+    return _assemble(config, parts, runs, seed, path, cpm, time.perf_counter() - t0, shared)
+
+
+def _cpm_window(config: SimConfig) -> tuple[Any, tuple[int, int] | None]:
+    """The deterministic CPM of ``config`` and the clock window the vectorised path tabulates."""
+    from twin.cpm import compute_cpm
+    from twin.worktime import to_minutes
+
+    cpm = compute_cpm(config.schedule)
+    dd = cpm.data_date or config.schedule.data_date or config.schedule.start
+    if dd is None:
+        return cpm, None
+    t0 = (to_minutes(dd) // 1440 - 1) * 1440
+    span = to_minutes(cpm.finish) - t0  # tabulate to 1.5x the CPM span (beyond: binary search)
+    return cpm, (t0, to_minutes(cpm.finish) + span // 2 + 90 * 1440)
+
+
+def _plan(config: SimConfig, path: str, window: tuple[int, int] | None) -> dict[str, Any]:
+    """What the pool's workers need for ``config``, prepared once per process (kept for later calls).
+
+    For the vectorised path the network is compiled and tabulated here and its tables moved to a
+    shared file, so workers unpickle a few MB and map the tables; without shared memory (or for the
+    SimPy path, whose model is cheap beside its runs) workers build their own from the config.
+    """
+    key = (id(config), path, window)
+    plan = _PLANS.get(key)
+    if plan is not None and plan["config"] is config:
+        return plan
+    prep, files = None, []
+    if path == "vectorised":
+        from twin.sim.fastcal import share_tables
+        prep = _prepared(config, path, window)
+        try:
+            files.append(share_tables(prep))
+        except OSError:
+            prep = None
+    plan = {"config": config, "token": uuid.uuid4().hex, "files": files,
+            "blob": pickle.dumps((config, prep, window), protocol=pickle.HIGHEST_PROTOCOL)}
+    _PLANS[key] = plan
+    while len(_PLANS) > _KEEP:
+        from twin.sim.workers import remove_file
+        for f in _PLANS.pop(next(iter(_PLANS)))["files"]:
+            remove_file(f)
+    return plan
+
+
+def _run_pool(pool, config: SimConfig, chunks, seed: int, path: str, window, done) -> Any:
+    """Run ``chunks`` on the persistent pool; returns the shared (2, runs, n) int32 start/finish
+    array the workers wrote (None when they sent their arrays back through the pipes)."""
+    from twin.sim.workers import create_file, remove_file, shutdown_pool
+
+    plan = _plan(config, path, window)
+    total, n = int(chunks[-1][-1]) + 1, len(config.schedule.activities)
+    try:
+        name, buf = create_file(2 * total * n * 4)
+    except OSError:
+        name, buf = None, None
+    out = (name, total, n) if name else None
+    futures = [pool.submit(_pool_chunk, plan["token"], plan["blob"], c, seed, path, out) for c in chunks]
+    try:
+        for f in as_completed(futures):
+            done(f.result())
+    except BrokenProcessPool as exc:
+        shutdown_pool()
+        raise TwinError(f"a simulation worker process died ({exc}); out of memory? "
+                        "Try fewer workers or replications") from exc
+    finally:
+        for f in futures:
+            f.cancel()
+        if name:
+            remove_file(name)
+    return None if buf is None else np.frombuffer(buf, np.int32, count=2 * total * n).reshape(2, total, n)
 
 
 def _run_dask(config: SimConfig, chunks, seed: int, path: str, scheduler: Any, done,
@@ -213,7 +346,7 @@ def _run_dask(config: SimConfig, chunks, seed: int, path: str, scheduler: Any, d
 
 
 def _assemble(config: SimConfig, parts: list[dict[str, Any]], runs: int, seed: int, path: str, cpm,
-              seconds: float) -> MonteCarloResult:
+              seconds: float, shared: NDArray[np.int32] | None = None) -> MonteCarloResult:
     from twin.worktime import to_minutes
 
     parts.sort(key=lambda p: int(p["runs"][0]))
@@ -229,7 +362,8 @@ def _assemble(config: SimConfig, parts: list[dict[str, Any]], runs: int, seed: i
     origin = to_minutes(dd) if dd is not None else 0
     return MonteCarloResult(
         name=config.name, runs=runs, seed=seed, path=path, ids=ids, origin=origin,
-        cpm_finish=cpm.finish, start=cat("start"), finish=cat("finish"),
+        cpm_finish=cpm.finish, start=cat("start") if shared is None else shared[0],
+        finish=cat("finish") if shared is None else shared[1],
         project_finish=cat("project_finish"),
         critical_count=np.sum([p["critical_count"] for p in parts], axis=0),
         pool_names=parts[0]["pools"], utilisation=cat("utilisation"), mean_wait_min=cat("mean_wait_min"),
