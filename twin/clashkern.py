@@ -41,12 +41,18 @@ try:                                                   # optional: the reference
 
     def _jit(fn):
         return _numba.njit(cache=True, error_model="numpy", nogil=True)(fn)
+
+    def _pjit(fn):
+        return _numba.njit(cache=True, error_model="numpy", nogil=True, parallel=True)(fn)
+    _prange = _numba.prange
     _HAVE = True
 except ImportError:                                    # pragma: no cover - numba is a dependency
     _HAVE = False
+    _prange = range
 
     def _jit(fn):
         return fn
+    _pjit = _jit
 
 
 def available() -> bool:
@@ -156,6 +162,13 @@ def _inst(P, s, o):
     lo = P[13][s] + o
     hi = P[14][s] + o
     return v, t, n, tlo, thi, e, lo, hi
+
+
+@_jit
+def _inst_v(P, s, o):
+    """Vertices and box of shape ``s`` moved by ``o``."""
+    v = P[0][P[1][s]:P[1][s + 1]] + o
+    return v, P[13][s] + o, P[14][s] + o
 
 
 @_jit
@@ -773,8 +786,9 @@ def _judge_one(P, s_a, o_a, s_b, o_b, mode, tol, clear):
     fdb, edb = fd_all[fd_off[s_b]:fd_off[s_b + 1]], ed_all[ed_off[s_b]:ed_off[s_b + 1]]
     if cxa and cxb and len(eda) * len(edb) > 40_000:
         return 2, 0.0, z, 0
-    va, ta, na, tloa, thia, ea, lo_a, hi_a = _inst(P, s_a, o_a)
-    vb, tb, nb, tlob, thib, eb, lo_b, hi_b = _inst(P, s_b, o_b)
+    # vertices and boxes first: most pairs are decided on them alone
+    va, lo_a, hi_a = _inst_v(P, s_a, o_a)
+    vb, lo_b, hi_b = _inst_v(P, s_b, o_b)
     centre = (np.maximum(lo_a, lo_b) + np.minimum(hi_a, hi_b)) / 2
     if mode == 1:
         if cxa and cxb:
@@ -785,7 +799,15 @@ def _judge_one(P, s_a, o_a, s_b, o_b, mode, tol, clear):
                 return 0, 0.0, z, 0
         elif _share_vertex(va, vb, lo_a, hi_a, lo_b, hi_b):
             return 1, 0.0, centre, 1
-        elif cxa != cxb and cla and clb:
+    elif cxa and cxb:
+        ov = _sat_overlap(va, fda, eda, vb, fdb, edb)
+        if ov > tol:
+            return 1, ov, centre, 0
+        return 0, 0.0, z, 0
+    _, ta, na, tloa, thia, ea, _, _ = _inst(P, s_a, o_a)
+    _, tb, nb, tlob, thib, eb, _, _ = _inst(P, s_b, o_b)
+    if mode == 1:
+        if cxa != cxb and cla and clb:
             if cxa:
                 hit = _meets_interior(va, fda, eda, lo_a, hi_a, tb, nb, tlob, thib, -EPS)
             else:
@@ -802,12 +824,7 @@ def _judge_one(P, s_a, o_a, s_b, o_b, mode, tol, clear):
         if not np.isfinite(d) or d >= clear:
             return 0, 0.0, z, 0
         return 1, d, (pa + pb) / 2, 1
-    # hard
-    if cxa and cxb:
-        ov = _sat_overlap(va, fda, eda, vb, fdb, edb)
-        if ov > tol:
-            return 1, ov, centre, 0
-        return 0, 0.0, z, 0
+    # hard, not both convex
     if not (cla and clb):
         return 2, 0.0, z, 0
     if cxa != cxb:
@@ -844,9 +861,9 @@ def _judge_one(P, s_a, o_a, s_b, o_b, mode, tol, clear):
     return 0, 0.0, z, 0
 
 
-@_jit
+@_pjit
 def _judge_all(P, sa, oa, sb, ob, mode, tol, clear, code, dist, point, method):
-    for k in range(len(sa)):
+    for k in _prange(len(sa)):
         c, d, p, m = _judge_one(P, sa[k], oa[k], sb[k], ob[k], mode, tol, clear)
         code[k] = c
         dist[k] = d

@@ -573,21 +573,16 @@ def detect_clashes(
                     verdict = ("duplicate",) + tuple(verdict[1:])
         cache.put(keys[k], verdict)
         verdicts[k] = verdict
-    for k, (i, j) in enumerate(pairs):
+    hit = [k for k, v in enumerate(verdicts) if v is not None]
+    for k, ga, gb in zip(hit, *_oriented(pairs[hit], ids, in_a, in_b)):
         verdict = verdicts[k]
-        if verdict is not None:
-            ga, gb = ids[i], ids[j]
-            fwd, back = ga in sa and gb in sb, gb in sa and ga in sb
-            if (back and not fwd) or (fwd and back and gb < ga):
-                ga, gb = gb, ga          # A's element first; within one selection, by GlobalId
-            ea, eb = elements.get(ga), elements.get(gb)
-            if verdict[3] == "surface":
-                open_meshes.update(g for g in (ga, gb) if not _closed(infos, hashes[index[g]], meshes[g]))
-            out.append(Clash(
-                clash_id(ga, gb, mode), ga, gb, verdict[0], float(verdict[1]), tuple(verdict[2]), mode,
-                a_class=ea.ifc_class if ea else "", b_class=eb.ifc_class if eb else "",
-                a_file=ea.file if ea else "", b_file=eb.file if eb else "",
-                a_name=ea.name if ea else None, b_name=eb.name if eb else None, method=verdict[3]))
+        ea, eb = elements.get(ga), elements.get(gb)
+        if verdict[3] == "surface":
+            open_meshes.update(g for g in (ga, gb) if not _closed(infos, hashes[index[g]], meshes[g]))
+        out.append(Clash(                # positional: id, a, b, type, distance, point, mode, classes, files, names
+            clash_id(ga, gb, mode), ga, gb, verdict[0], float(verdict[1]), tuple(verdict[2]), mode,
+            ea.ifc_class if ea else "", eb.ifc_class if eb else "", ea.file if ea else "", eb.file if eb else "",
+            ea.name if ea else None, eb.name if eb else None, verdict[3]))
     cache.save()
     if open_meshes:
         warnings.append(f"{len(open_meshes)} element(s) have open or non-manifold meshes, so no inside: "
@@ -597,6 +592,20 @@ def detect_clashes(
     stats = {"elements": len(ids), "candidates": int(len(pairs)), "computed": computed, "cached": cached,
              "seconds": round(time.perf_counter() - t0, 4)}
     return ClashRun(tuple(out), tuple(warnings), stats)
+
+
+def _oriented(pairs: np.ndarray, ids: Sequence[str], in_a: np.ndarray, in_b: np.ndarray) -> tuple[list[str], list[str]]:
+    """GlobalIds of index pairs (p, 2), A's element first; an element in both selections (or a pair
+    within one) by GlobalId. Vectorised over pairs; returns (a ids, b ids)."""
+    if not len(pairs):
+        return [], []
+    i, j = pairs[:, 0], pairs[:, 1]
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(np.array(ids, dtype=str), kind="stable")] = np.arange(len(ids))
+    fwd, back = in_a[i] & in_b[j], in_a[j] & in_b[i]
+    swap = (back & ~fwd) | (fwd & back & (rank[j] < rank[i]))
+    first, second = np.where(swap, j, i).tolist(), np.where(swap, i, j).tolist()
+    return [ids[x] for x in first], [ids[x] for x in second]
 
 
 def _info(mesh: Mesh, shapes: dict[bytes, MeshInfo]) -> MeshInfo:
