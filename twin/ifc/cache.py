@@ -18,7 +18,13 @@ array          shape, dtype        meaning
 ``nfaces``     (k,) int64          triangles per element
 ``guids``      (k,) str            GlobalIds
 ``failures``   () str              JSON list of [global_id, file, message]
+``fp_guids``   (j,) str            elements with a geometry fingerprint (optional)
+``fps``        (j, 16) uint8       their fingerprints (:mod:`twin.ifc.fingerprint`)
 =============  ==================  ==========================================================
+
+``latest-<key>.txt`` names the meshes entry last written for one file path and geometry settings:
+after the file was edited, :func:`twin.ifc.load.load_file` takes the meshes of the elements whose
+fingerprint did not change from that entry and tessellates only the others.
 
 Entries are written to a temporary file in the cache directory and renamed into place (atomic on
 POSIX and Windows). An entry that cannot be read (corrupt, truncated, from another format) is
@@ -45,6 +51,10 @@ __all__ = [
     "save_records_entry",
     "load_meshes_entry",
     "save_meshes_entry",
+    "load_fingerprints",
+    "latest_key",
+    "load_latest",
+    "save_latest",
 ]
 
 CACHE_FORMAT = 4
@@ -108,15 +118,20 @@ def load_records_entry(cache_dir: Path, key: str) -> dict[str, Any] | None:
 
 
 def save_meshes_entry(
-    cache_dir: Path, key: str, meshes: dict[str, Mesh], failures: list[GeometryFailure]
+    cache_dir: Path, key: str, meshes: dict[str, Mesh], failures: list[GeometryFailure],
+    fingerprints: dict[str, bytes] | None = None,
 ) -> Path | None:
-    """Write all meshes of one file as one ``.npz``; None if the cache is not writable."""
+    """Write all meshes of one file as one ``.npz`` (with the elements' geometry fingerprints when
+    given); None if the cache is not writable."""
     guids = list(meshes)
     nverts = np.array([len(meshes[g].vertices) for g in guids], dtype=np.int64)
     nfaces = np.array([len(meshes[g].faces) for g in guids], dtype=np.int64)
     verts = np.concatenate([meshes[g].vertices for g in guids]) if guids else np.zeros((0, 3))
     faces = np.concatenate([meshes[g].faces for g in guids]) if guids else np.zeros((0, 3), np.int64)
     failures_json = json.dumps([[f.global_id, f.file, f.message] for f in failures])
+    fp_guids = list(fingerprints or ())
+    fps = np.frombuffer(b"".join(fingerprints[g] for g in fp_guids), dtype=np.uint8).reshape(-1, 16) if fp_guids \
+        else np.zeros((0, 16), np.uint8)
     path = Path(cache_dir) / f"meshes-{key}.npz"
     try:
         _write_atomic(
@@ -129,6 +144,8 @@ def save_meshes_entry(
                 nfaces=nfaces,
                 guids=np.array(guids, dtype=str),
                 failures=np.array(failures_json),
+                fp_guids=np.array(fp_guids, dtype=str),
+                fps=fps,
             ),
         )
     except OSError:
@@ -174,3 +191,43 @@ def load_meshes_entry(
         return meshes, [GeometryFailure(*item) for item in failures], bounds  # type: ignore[misc]
     except Exception:  # noqa: BLE001 - any unreadable entry (BadZipFile, ValueError...) is rebuilt
         return None
+
+
+def load_fingerprints(cache_dir: Path, key: str) -> dict[str, bytes] | None:
+    """GlobalId -> geometry fingerprint stored with a meshes entry, or None (absent, unreadable, or
+    written without fingerprints)."""
+    path = Path(cache_dir) / f"meshes-{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "fps" not in data.files:
+                return None
+            guids = data["fp_guids"].tolist()
+            fps = data["fps"]
+        if fps.ndim != 2 or fps.shape != (len(guids), 16):
+            return None
+        return {g: bytes(row) for g, row in zip(guids, fps)}
+    except Exception:  # noqa: BLE001 - any unreadable entry counts as absent
+        return None
+
+
+def latest_key(path: str | os.PathLike[str], *parts: str) -> str:
+    """Key of the ``latest-*`` pointer of one file path (resolved) and settings."""
+    text = "|".join([str(Path(path).resolve()), str(CACHE_FORMAT), *parts])
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def save_latest(cache_dir: Path, key: str, meshes_key: str) -> None:
+    """Remember ``meshes_key`` as the last meshes entry of the file behind ``key`` (best effort)."""
+    try:
+        _write_atomic(Path(cache_dir) / f"latest-{key}.txt", lambda h: h.write(meshes_key.encode()))
+    except OSError:
+        pass
+
+
+def load_latest(cache_dir: Path, key: str) -> str | None:
+    """The meshes key :func:`save_latest` wrote, or None."""
+    try:
+        text = (Path(cache_dir) / f"latest-{key}.txt").read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if text.isalnum() else None

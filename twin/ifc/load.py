@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from twin.errors import InputError, MissingFileError
 from twin.ifc import cache as _cache
 from twin.ifc.geometry import Progress, settings_digest, tessellate
-from twin.ifc.reader import FileRecords, file_sha256, open_ifc, read_file
+from twin.ifc.reader import FileRecords, file_sha256, open_ifc, read_file, select_elements
 from twin.ifc.units import FileUnits
 from twin.model import BBox, BuildingModel, Element, GeometryFailure, Mesh, ModelFile, Storey
 
@@ -118,10 +118,14 @@ def load_file(
         meshes, failures, bounds = cached_meshes
     elif geometry:
         ifc_file = ifc_file or open_ifc(p)
-        meshes, failures = tessellate(ifc_file, str(path), settings=settings, workers=workers, progress=progress)
-        bounds = {guid: mesh.bounds for guid, mesh in meshes.items()}
         if use_cache:
-            _cache.save_meshes_entry(directory, meshes_key, meshes, failures)
+            meshes, failures, prints = _tessellate_changed(ifc_file, p, str(path), directory, settings, workers, progress)
+            _cache.save_meshes_entry(directory, meshes_key, meshes, failures, prints)
+            if prints:
+                _cache.save_latest(directory, _cache.latest_key(p, settings_digest(settings)), meshes_key)
+        else:
+            meshes, failures = tessellate(ifc_file, str(path), settings=settings, workers=workers, progress=progress)
+        bounds = {guid: mesh.bounds for guid, mesh in meshes.items()}
     label = str(path)
     if cached_rows is not None:
         elements = tuple(_element_from_row(row, bounds.get(row[0])) for row in cached_rows)
@@ -131,6 +135,46 @@ def load_file(
     failures = [replace(f, file=label) for f in failures]
     storeys = tuple(replace(s, file=label) for s in records.storeys)
     return replace(records, elements=elements, storeys=storeys), meshes, failures
+
+
+def _tessellate_changed(ifc_file: Any, p: Path, label: str, directory: Path, settings: dict[str, Any] | None,
+                        workers: int | None, progress: Progress | None
+                        ) -> tuple[dict[str, Mesh], list[GeometryFailure], dict[str, bytes] | None]:
+    """Meshes of a file, tessellating only the elements whose geometry fingerprint is not the one
+    stored with the last meshes of the same path (an edited file: one element moved costs one
+    element). Returns meshes, failures and the fingerprints (None when the scan failed: then every
+    element is tessellated)."""
+    from twin.ifc.fingerprint import element_fingerprints
+
+    wanted = [e for e in select_elements(ifc_file) if e.Representation]
+    digest = settings_digest(settings)
+    try:
+        extra = {e.GlobalId: [r.RelatedOpeningElement.id() for r in getattr(e, "HasOpenings", None) or ()]
+                 + [r.RelatedFeatureElement.id() for r in getattr(e, "HasProjections", None) or ()] for e in wanted}
+        prints: dict[str, bytes] | None = element_fingerprints(
+            p, {e.GlobalId: e.id() for e in wanted}, extra, context=[x.id() for x in ifc_file.by_type("IfcProject")],
+            salt=f"{ifc_file.schema}|{digest}|{_engine_version()}")
+    except (ValueError, OSError, RuntimeError):
+        prints = None
+    old_key = _cache.load_latest(directory, _cache.latest_key(p, digest)) if prints else None
+    old_prints = _cache.load_fingerprints(directory, old_key) if old_key else None
+    old = _cache.load_meshes_entry(directory, old_key) if old_prints else None
+    if prints is None or old is None or old_prints is None:
+        meshes, failures = tessellate(ifc_file, label, settings=settings, workers=workers, progress=progress)
+        return meshes, failures, prints
+    old_meshes = old[0]
+    kept = {g: old_meshes[g] for g, fp in prints.items() if g in old_meshes and old_prints.get(g) == fp}
+    rest = [e for e in wanted if e.GlobalId not in kept]
+    new, failures = tessellate(ifc_file, label, settings=settings, elements=rest, workers=workers,
+                               progress=progress) if rest else ({}, [])
+    meshes = {e.GlobalId: kept.get(e.GlobalId) or new.get(e.GlobalId) for e in wanted}
+    return {g: m for g, m in meshes.items() if m is not None}, failures, prints
+
+
+def _engine_version() -> str:
+    import ifcopenshell
+
+    return str(ifcopenshell.version)
 
 
 def load_model(

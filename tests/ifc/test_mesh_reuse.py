@@ -1,0 +1,148 @@
+"""After an IFC file is edited, the loader tessellates only the elements whose geometry inputs changed
+(fingerprints of their STEP subgraphs, openings included) and the meshes equal a load from scratch."""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import ROOT
+from twin.ifc import load as load_mod
+from twin.ifc import load_model
+from twin.ifc.fingerprint import merkle, scan_records
+
+DEMO = ROOT / "samples" / "demo_building.ifc"
+
+
+def append_records(text: str, records: list[str]) -> str:
+    """Text with records added at the end of the DATA section."""
+    data = text.index("DATA;")
+    end = text.index("ENDSEC;", data)
+    return text[:end] + "".join(r + "\n" for r in records) + text[end:]
+
+
+def next_id(text: str) -> int:
+    return max(int(x) for x in re.findall(r"^#(\d+)\s*=", text, flags=re.M)) + 1
+
+
+def replace_ref(text: str, owner: int, old: int, new: int) -> str:
+    """In record #owner, the reference #old becomes #new."""
+    m = re.search(rf"^#{owner}\s*=.*$", text, flags=re.M)
+    line = re.sub(rf"#{old}(?!\d)", f"#{new}", m.group(0), count=1)
+    return text[:m.start()] + line + text[m.end():]
+
+
+def moved_up(path: Path, out: Path, gid: str, dz: float) -> None:
+    """Copy of ``path`` with element ``gid`` (or an opening) moved ``dz`` file units up through a new
+    local placement on the same parent: what an authoring tool writes; nothing else changes."""
+    import ifcopenshell
+
+    f = ifcopenshell.open(str(path))
+    el = f.by_guid(gid)
+    pl = el.ObjectPlacement
+    rel = pl.RelativePlacement
+    x, y, z = (tuple(rel.Location.Coordinates) + (0.0,))[:3]
+    text = path.read_text()
+    n = next_id(text)
+    ref = lambda e: f"#{e.id()}" if e is not None else "$"          # noqa: E731
+    text = append_records(text, [
+        f"#{n}=IFCCARTESIANPOINT(({x!r},{y!r},{z + dz!r}));",
+        f"#{n + 1}=IFCAXIS2PLACEMENT3D(#{n},{ref(rel.Axis)},{ref(rel.RefDirection)});",
+        f"#{n + 2}=IFCLOCALPLACEMENT({ref(pl.PlacementRelTo)},#{n + 1});",
+    ])
+    out.write_text(replace_ref(text, el.id(), pl.id(), n + 2))
+
+
+@pytest.fixture
+def count_tessellated(monkeypatch):
+    """Number of elements handed to tessellate by the loader, per call."""
+    calls: list[int] = []
+    real = load_mod.tessellate
+
+    def counting(ifc_file, path="", *, elements=None, **kw):
+        from twin.ifc.reader import select_elements
+
+        todo = list(elements) if elements is not None else select_elements(ifc_file)
+        calls.append(sum(1 for e in todo if e.Representation))
+        return real(ifc_file, path, elements=todo, **kw)
+
+    monkeypatch.setattr(load_mod, "tessellate", counting)
+    return calls
+
+
+def assert_same_meshes(a, b):
+    assert set(a.meshes) == set(b.meshes)
+    for g, m in a.meshes.items():
+        assert np.array_equal(m.vertices, b.meshes[g].vertices) and np.array_equal(m.faces, b.meshes[g].faces), g
+    assert [f.global_id for f in a.geometry_failures] == [f.global_id for f in b.geometry_failures]
+
+
+def test_fingerprints_ignore_numbering_and_owner_history_but_not_values():
+    a = scan_records(b"DATA;#1=IFCOWNERHISTORY(#9,$,$,$,1);#2=IFCWALL('g',#1,#3);#3=IFCPOINT((1.,2.));ENDSEC;")
+    b = scan_records(b"DATA;#7=IFCOWNERHISTORY(#9,$,$,$,2);#8=IFCWALL('g',#7,#5);#5=IFCPOINT((1.,2.));ENDSEC;")
+    c = scan_records(b"DATA;#7=IFCOWNERHISTORY(#9,$,$,$,2);#8=IFCWALL('g',#7,#5);#5=IFCPOINT((1.,2.5));ENDSEC;")
+    assert merkle(a, [2])[2] == merkle(b, [8])[8] != merkle(c, [8])[8]
+    with pytest.raises(ValueError, match="#4"):
+        merkle(scan_records(b"#1=IFCWALL(#4);"), [1])
+
+
+def test_an_edited_file_retessellates_only_the_moved_element(tmp_path, count_tessellated):
+    src = tmp_path / "demo.ifc"
+    shutil.copy(DEMO, src)
+    cache = tmp_path / "cache"
+    before = load_model(src, cache_dir=cache)
+    assert count_tessellated[-1] == len(before.meshes) + len(before.geometry_failures)
+    duct = next(g for g, e in before.elements.items() if e.ifc_class == "IfcDuctSegment" and g in before.meshes)
+    moved_up(src, src, duct, 0.3)
+    after = load_model(src, cache_dir=cache)
+    assert count_tessellated[-1] == 1
+    fresh = load_model(src, use_cache=False)
+    assert_same_meshes(after, fresh)
+    assert np.allclose(after.meshes[duct].vertices, before.meshes[duct].vertices + [0, 0, 0.3])
+
+
+def test_a_changed_shared_shape_retessellates_every_element_using_it(tmp_path, count_tessellated):
+    src = tmp_path / "demo.ifc"
+    shutil.copy(DEMO, src)
+    cache = tmp_path / "cache"
+    load_model(src, cache_dir=cache)
+    text = src.read_text()
+    # the first extrusion inside a representation map: change its depth
+    maps = re.findall(r"^#\d+\s*=\s*IFCREPRESENTATIONMAP\(.*$", text, flags=re.M)
+    assert maps, "the demo building shares shapes through representation maps"
+    m = re.search(r"^(#\d+\s*=\s*IFCEXTRUDEDAREASOLID\(.*,)([0-9.E+-]+)\);$", text, flags=re.M)
+    src.write_text(text[:m.start()] + m.group(1) + repr(float(m.group(2)) * 1.5) + ");" + text[m.end():])
+    after = load_model(src, cache_dir=cache)
+    changed = count_tessellated[-1]
+    assert 1 <= changed < len(after.meshes)
+    assert_same_meshes(after, load_model(src, use_cache=False))
+
+
+def test_moving_an_opening_retessellates_its_wall(tmp_path, count_tessellated):
+    ifcopenshell = pytest.importorskip("ifcopenshell")
+    import ifcopenshell.api.feature
+    import ifcopenshell.api.geometry
+
+    from tests.ifc.small_models import build_small_model
+
+    src = tmp_path / "small.ifc"
+    ids = build_small_model(src)
+    f = ifcopenshell.open(str(src))
+    wall, opening = f.by_guid(ids["wall1"]), f.by_guid(ids["opening"])
+    body = next(c for c in f.by_type("IfcGeometricRepresentationSubContext") if c.ContextIdentifier == "Body")
+    rep = ifcopenshell.api.geometry.add_wall_representation(f, context=body, length=1.0, height=1.0, thickness=0.6)
+    ifcopenshell.api.geometry.assign_representation(f, product=opening, representation=rep)
+    matrix = [[1.0, 0.0, 0.0, 1000.0], [0.0, 1.0, 0.0, 900.0], [0.0, 0.0, 1.0, 3500.0], [0.0, 0.0, 0.0, 1.0]]
+    ifcopenshell.api.geometry.edit_object_placement(f, product=opening, matrix=matrix, is_si=False)
+    ifcopenshell.api.feature.add_feature(f, feature=opening, element=wall)
+    f.write(str(src))
+    cache = tmp_path / "cache"
+    before = load_model(src, cache_dir=cache)
+    moved_up(src, src, ids["opening"], 800.0)
+    after = load_model(src, cache_dir=cache)
+    assert count_tessellated[-1] == 1                       # the wall, not the other one
+    assert_same_meshes(after, load_model(src, use_cache=False))
+    assert not np.array_equal(after.meshes[ids["wall1"]].vertices, before.meshes[ids["wall1"]].vertices)
