@@ -184,6 +184,16 @@ def release() -> None:
     shutdown_pool()
 
 
+def _chunk_size(runs: int, workers: int, path: str) -> int:
+    """Replications per task. Vectorised: at most 1,000 (bigger arrays cost page faults; smaller
+    ones pay the per-activity Python overhead more often), in a multiple of ``workers`` chunks so
+    that every worker gets the same share. SimPy: at most 50, at least 4 tasks per worker."""
+    if path == "vectorised":
+        n = workers * -(-runs // (workers * 1000))
+        return max(1, -(-runs // n))
+    return max(1, min(50, -(-runs // (workers * 4))))
+
+
 def _chunks(runs: int, size: int) -> list[NDArray[np.int64]]:
     return [np.arange(a, min(a + size, runs), dtype=np.int64) for a in range(0, runs, size)]
 
@@ -227,9 +237,7 @@ def run_monte_carlo(
     elif path == "vectorised" and auto == "simpy":
         raise InputError("the vectorised path cannot simulate shared resources or weather stops; use path='simpy'")
     workers = workers or os.cpu_count() or 1
-    size = chunk_size or (max(1, min(1000, -(-runs // (workers * 2)))) if path == "vectorised"
-                          else max(1, min(50, -(-runs // (workers * 4)))))
-    chunks = _chunks(runs, size)
+    chunks = _chunks(runs, chunk_size or _chunk_size(runs, workers, path))
     local_pool = scheduler is None and workers > 1 and len(chunks) > 1
     if local_pool:  # workers boot (forkserver) while this process runs the CPM and prepares the plan
         from twin.sim.workers import get_pool, warm_up

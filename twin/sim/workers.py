@@ -15,7 +15,8 @@ Starting a worker costs more than a chunk of HS2 replications does, so the drive
   ``posix_fallocate`` first, so a full ``/dev/shm`` gives an ``OSError`` (the driver then falls back
   to pipes) rather than a crash. Files are named ``twin-sim-<pid>-...`` and removed by their
   creator (:func:`remove_file`, at exit too); files left by a killed process are removed the next
-  time a process of the same user creates one.
+  time a process of the same user creates one. Workers exit by themselves when the process that
+  owns the pool has gone (:func:`_watch_parent`), even if it was killed.
 
 Nothing here touches the simulation itself; :mod:`twin.sim.montecarlo` decides what runs where.
 """
@@ -61,9 +62,33 @@ def get_pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
             and not getattr(pool, "_broken", False)):
         return pool, False
     shutdown_pool()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context())
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_watch_parent,
+                               initargs=(os.getpid(),))
     _POOL.update(executor=pool, workers=workers, pid=os.getpid())
     return pool, True
+
+
+def _watch_parent(pid: int, every_s: float = 1.0) -> None:
+    """Worker initializer: exit when the process that owns the pool has gone.
+
+    A pool worker waits on its task queue forever, so a parent killed without running its exit
+    handlers (SIGTERM, SIGKILL) would leave the persistent workers, and the forkserver they keep
+    alive, behind. A daemon thread checks once a second that ``pid`` still exists.
+    """
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(every_s)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid now belongs to another user's process: ours is gone
+                os._exit(0)
+
+    threading.Thread(target=watch, name="twin-sim-parent-watch", daemon=True).start()
 
 
 def warm_up(pool: ProcessPoolExecutor, workers: int) -> None:
