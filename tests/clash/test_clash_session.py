@@ -118,6 +118,14 @@ def test_every_kind_of_edit_gives_the_full_result(mode, opts):
     model = replace(with_meshes(model, E020=None), elements={g: e for g, e in model.elements.items() if g != "E020"})
     ids = [*model.elements]
     assert_same_as_full(s.rerun(model, ids), model, ids, mode=mode, **opts)
+    # the same selection: an element loses its mesh (skipped, and named in the warning), then gets it back
+    kept = model.meshes["E030"]
+    model = with_meshes(model, E030=None)
+    run = s.rerun(model, ids)
+    assert_same_as_full(run, model, ids, mode=mode, **opts)
+    assert run.stats["changed"] == 1 and "E030" in run.warnings[0]
+    model = with_meshes(model, E030=kept)
+    assert_same_as_full(s.rerun(model, ids), model, ids, mode=mode, **opts)
 
 
 @pytest.mark.parametrize("mode, opts", MODES)

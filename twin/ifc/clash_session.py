@@ -161,6 +161,10 @@ class ClashSession:
         self._partners: dict[str, set[str]] = {}
         self._open: dict[tuple[str, str], tuple[str, ...]] = {}
         self._open_count: Counter[str] = Counter()
+        # the previous run's selection: A, B, ids, sets, and the mesh and record objects it was given
+        self._sel: tuple | None = None
+        self._no_mesh: set[str] = set()
+        self._no_mesh_text: str | None = None
         self._disk = PairCache.for_settings(Path(pair_cache), mode, tolerance, clearance) if pair_cache else None
         self.run = ClashRun(())
         self.run = self._update(model, a_ids, b_ids, extra, progress, first=True)
@@ -201,31 +205,75 @@ class ClashSession:
         if extra:
             meshes = {**meshes, **{k: m for k, (m, _) in extra.items()}}
             elements = {**elements, **{k: e for k, (_, e) in extra.items()}}
-        b_ids = a_ids if b_ids is None else b_ids
-        ids = list(dict.fromkeys([*a_ids, *b_ids]))
+        a_list = list(a_ids)
+        b_list = a_list if b_ids is None else list(b_ids)
+        sel = self._sel
+        same_sel = sel is not None and sel[0] == a_list and sel[1] == b_list
+        ids_all, sa, sb = (sel[2], sel[3], sel[4]) if same_sel else (
+            list(dict.fromkeys([*a_list, *b_list])), set(a_list), set(b_list))
+        new_m = list(map(meshes.get, ids_all))
+        new_e = list(map(elements.get, ids_all))
+        if same_sel:
+            # the same selection: only elements whose mesh or record object is another one can differ
+            changed, removed = self._changes_since(ids_all, new_m, new_e, sel[5], sel[6])
+        else:
+            self._no_mesh = {g for g, m in zip(ids_all, new_m) if m is None or not len(m.faces)}
+            self._no_mesh_text = None
+            ids = [g for g in ids_all if g not in self._no_mesh] if self._no_mesh else ids_all
+            changed, removed = self._changes(ids, meshes, elements, sa, sb)
+        self._sel = (a_list, b_list, ids_all, sa, sb, new_m, new_e)
         warnings: list[str] = []
-        no_mesh = [g for g in ids if g not in meshes or len(meshes[g].faces) == 0]
-        if no_mesh:
-            warnings.append(f"{len(no_mesh)} selected element(s) have no geometry and were skipped "
-                            f"(e.g. {', '.join(no_mesh[:3])})")
-            ids = [g for g in ids if g in meshes and len(meshes[g].faces)]
-        sa, sb = set(a_ids), set(b_ids)
-        changed, removed = self._changes(ids, meshes, elements, sa, sb)
+        if self._no_mesh:
+            if self._no_mesh_text is None:
+                no_mesh = [g for g in ids_all if g in self._no_mesh]
+                self._no_mesh_text = (f"{len(no_mesh)} selected element(s) have no geometry and were skipped "
+                                      f"(e.g. {', '.join(no_mesh[:3])})")
+            warnings.append(self._no_mesh_text)
         self._drop_clashes_of([*removed, *changed])
-        self._apply_rows(ids, removed, changed, meshes, elements, sa, sb)
+        self._apply_rows(removed, changed, meshes, elements, sa, sb)
         pairs = self._query([self._row[g] for g in changed])
         pairs = self._filter(pairs, elements)
-        computed = self._judge_pairs(pairs, ids, elements, sa, sb, progress)
+        computed = self._judge_pairs(pairs, elements, sa, sb, progress)
         out = tuple(self._recs)
         if self._open_count:
             opened = sorted(g for g, n in self._open_count.items() if n > 0)
             warnings.append(f"{len(opened)} element(s) have open or non-manifold meshes, so no inside: "
                             f"their clashes fall back to a surface contact test with depth 0 "
                             f"(e.g. {', '.join(opened[:3])})")
-        stats = {"elements": len(ids), "changed": len(changed) + len(removed), "candidates": int(len(pairs)),
+        stats = {"elements": len(self._row), "changed": len(changed) + len(removed), "candidates": int(len(pairs)),
                  "computed": computed, "cached": int(len(pairs)) - computed,
                  "seconds": round(time.perf_counter() - t0, 4), "incremental": not first}
         return ClashRun(out, tuple(warnings), stats)
+
+    def _changes_since(self, ids_all, new_m, new_e, old_m, old_e) -> tuple[list[str], list[str]]:
+        """Changed and removed GlobalIds when the selection is the previous run's: ``old_m``/``old_e``
+        are the mesh and record objects that run was given, in the same order."""
+        n = len(ids_all)
+        diff = np.fromiter(map(operator.is_not, new_m, old_m), bool, n)
+        diff |= np.fromiter(map(operator.is_not, new_e, old_e), bool, n)
+        changed: list[str] = []
+        removed: list[str] = []
+        for x in np.nonzero(diff)[0].tolist():
+            g, m = ids_all[x], new_m[x]
+            has = m is not None and len(m.faces) > 0
+            if has == (g in self._no_mesh):               # gained or lost its mesh
+                self._no_mesh.symmetric_difference_update((g,))
+                self._no_mesh_text = None
+            known = g in self._row
+            if not has:
+                if known:
+                    removed.append(g)
+                continue
+            if not known or not _same_element(new_e[x], self._element[g]):
+                changed.append(g)
+                continue
+            if m is not self._mesh[g]:
+                if mesh_hash(m) != self._hash[g]:
+                    changed.append(g)
+                    continue
+                self._mesh[g] = m                    # same content, new object: nothing to redo
+            self._element[g] = new_e[x]
+        return changed, removed
 
     def _changes(self, ids, meshes, elements, sa, sb) -> tuple[list[str], list[str]]:
         """GlobalIds changed (new, other mesh content, other record, other A/B membership) and removed."""
@@ -300,7 +348,7 @@ class ClashSession:
             self._recs = sorted(self._recs + new, key=operator.attrgetter("id"))
             self._ids = [r.id for r in self._recs]
 
-    def _apply_rows(self, ids, removed, changed, meshes, elements, sa, sb) -> None:
+    def _apply_rows(self, removed, changed, meshes, elements, sa, sb) -> None:
         for g in removed:
             r = self._row.pop(g)
             self._gid[r] = None
@@ -398,7 +446,7 @@ class ClashSession:
             got = self._infos.setdefault(h, _info(self._mesh[g], self._shapes))
         return got
 
-    def _judge_pairs(self, pairs: np.ndarray, ids: list[str], elements, sa, sb, progress) -> int:
+    def _judge_pairs(self, pairs: np.ndarray, elements, sa, sb, progress) -> int:
         """Verdicts for ``pairs`` (kept ones reused, the rest judged as ``detect_clashes`` does) and
         their clash records inserted. Returns how many pairs were judged."""
         mode, tol, clr = self.mode, self.tolerance, self.clearance
