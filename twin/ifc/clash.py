@@ -369,13 +369,14 @@ _KERNEL = True      # the compiled narrow phase (twin.clashkern) when numba is t
 
 
 def _judge_many(pairs: np.ndarray, meshes: Sequence[Mesh], info_of: Callable[[int], MeshInfo], mode: str,
-                tolerance: float, clearance: float, progress: Callable[[int, int], None] | None) -> list[Any]:
+                tolerance: float, clearance: float, progress: Callable[[int, int], None] | None,
+                table: "_ShapeTable | None" = None) -> list[Any]:
     """Verdicts (as :func:`_judge`) for pairs (p, 2) of indices into ``meshes``.
 
     The compiled kernel (:mod:`twin.clashkern`) decides what it can in one call per chunk over
-    shapes packed once; the pairs it hands back (open meshes, touch mode), or all pairs when it is
-    off or numba is missing, go through the numpy reference: convex pairs vectorised, the rest one
-    by one."""
+    shapes packed once (``table``: the shape table of ``meshes`` when the caller has it); the pairs
+    it hands back (open meshes, touch mode), or all pairs when it is off or numba is missing, go
+    through the numpy reference: convex pairs vectorised, the rest one by one."""
     from twin import clashkern
 
     n = len(pairs)
@@ -383,15 +384,20 @@ def _judge_many(pairs: np.ndarray, meshes: Sequence[Mesh], info_of: Callable[[in
     if not n:
         return out
     if _KERNEL and clashkern.available() and mode != "touch":
-        xs, inv = np.unique(pairs.ravel(), return_inverse=True)
-        shape, off, bases = _shape_table([meshes[x] for x in xs])
-        pack = clashkern.pack_shapes(bases)
-        s, o = shape[inv].reshape(-1, 2), off[inv].reshape(-1, 2, 3)
+        if table is None:
+            xs, inv = np.unique(pairs.ravel(), return_inverse=True)
+            table = _ShapeTable([meshes[x] for x in xs])
+            idx = inv.reshape(-1, 2)
+        else:
+            idx = pairs
+        used, s = np.unique(table.shape[idx], return_inverse=True)
+        pack = clashkern.pack_shapes([table.info(x) for x in used.tolist()])
+        s, o = s.reshape(-1, 2), table.off[idx]
         code = np.empty(n, dtype=np.int8)
         dist = np.empty(n)
         point = np.empty((n, 3))
         meth = np.empty(n, dtype=np.int8)
-        step = max(2048, n // 32)
+        step = max(4096, n // 16)
         for s0 in range(0, n, step):
             sl = slice(s0, s0 + step)
             code[sl], dist[sl], point[sl], meth[sl] = clashkern.judge_pairs(
@@ -400,8 +406,9 @@ def _judge_many(pairs: np.ndarray, meshes: Sequence[Mesh], info_of: Callable[[in
                 progress(min(n, s0 + step), n)
         kind = "hard" if mode == "hard" else "clearance"
         hit = np.nonzero(code == clashkern.VERDICT)[0]
+        methods = clashkern.METHODS
         for k, d, pt, m in zip(hit.tolist(), dist[hit].tolist(), point[hit].tolist(), meth[hit].tolist()):
-            out[k] = (kind, d, tuple(pt), clashkern.METHODS[m])
+            out[k] = (kind, d, tuple(pt), methods[m])
         rest = np.nonzero(code == clashkern.FALLBACK)[0].tolist()
         early: dict[int, Any] = {}
     else:
@@ -420,33 +427,47 @@ def _judge_many(pairs: np.ndarray, meshes: Sequence[Mesh], info_of: Callable[[in
     return out
 
 
-def _shape_table(meshes: Sequence[Mesh]) -> tuple[np.ndarray, np.ndarray, list[MeshInfo]]:
-    """Meshes as shapes moved by offsets: (shape index (n,), offset (n, 3) = the mesh's box
-    corner, one MeshInfo per shape in local coordinates). Two meshes are one shape when their
-    vertices relative to the box corner agree to 1e-9 m and their faces are the same (the key of
-    :func:`_info`), found for all meshes of one size at once."""
-    from twin.clashgeom import _row_keys
+class _ShapeTable:
+    """Meshes as shapes moved by offsets, found for all meshes of one size at once.
 
-    groups: dict[tuple[int, int], list[int]] = {}
-    for k, m in enumerate(meshes):
-        groups.setdefault((len(m.vertices), len(m.faces)), []).append(k)
-    shape = np.empty(len(meshes), dtype=np.int64)
-    off = np.empty((len(meshes), 3))
-    bases: list[MeshInfo] = []
-    for ks in groups.values():
-        v = np.stack([meshes[k].vertices for k in ks])                       # (g, nv, 3)
-        f = np.stack([meshes[k].faces for k in ks]).astype(np.int64).reshape(len(ks), -1)
-        lo = v.min(axis=1)
-        local = v - lo[:, None, :]
-        key = np.concatenate([np.round(local / 1e-9).astype(np.int64).reshape(len(ks), -1), f], axis=1)
-        _, first, inv = np.unique(_row_keys(key), return_index=True, return_inverse=True)
-        shape[ks] = len(bases) + inv.reshape(-1)
-        off[ks] = lo
-        # each shape on the 1e-9 m grid of its key, as in _info: the same whichever mesh of the shape
-        # comes first, so a pair's verdict does not depend on the other meshes of the call (H6b:
-        # ClashSession re-judges a few pairs and must find what a full run finds, to the last bit)
-        bases += [mesh_info(np.round(local[x] / 1e-9) * 1e-9, meshes[ks[x]].faces) for x in first]
-    return shape, off, bases
+    ``shape`` (n,) shape index per mesh; ``off`` (n, 3) the mesh's box corner (its lowest
+    coordinates: the offset); ``hi`` (n, 3) its highest. Two meshes are one shape when their
+    vertices relative to the box corner agree to 1e-9 m and their faces are the same (the key of
+    :func:`_info`). :meth:`info` is the shape's MeshInfo in local coordinates, computed on first use.
+    """
+
+    def __init__(self, meshes: Sequence[Mesh]) -> None:
+        from twin.clashgeom import _row_keys
+
+        groups: dict[tuple[int, int], list[int]] = {}
+        for k, m in enumerate(meshes):
+            groups.setdefault((len(m.vertices), len(m.faces)), []).append(k)
+        self.shape = np.empty(len(meshes), dtype=np.int64)
+        self.off = np.empty((len(meshes), 3))
+        self.hi = np.empty((len(meshes), 3))
+        self._local: list[tuple[np.ndarray, np.ndarray]] = []
+        self._infos: dict[int, MeshInfo] = {}
+        for ks in groups.values():
+            v = np.stack([meshes[k].vertices for k in ks])                       # (g, nv, 3)
+            f = np.stack([meshes[k].faces for k in ks]).astype(np.int64).reshape(len(ks), -1)
+            lo = v.min(axis=1)
+            local = v - lo[:, None, :]
+            key = np.concatenate([np.round(local / 1e-9).astype(np.int64).reshape(len(ks), -1), f], axis=1)
+            _, first, inv = np.unique(_row_keys(key), return_index=True, return_inverse=True)
+            self.shape[ks] = len(self._local) + inv.reshape(-1)
+            self.off[ks] = lo
+            self.hi[ks] = v.max(axis=1)
+            self._local += [(local[x], meshes[ks[x]].faces) for x in first]
+
+    def info(self, s: int) -> MeshInfo:
+        got = self._infos.get(s)
+        if got is None:
+            # each shape on the 1e-9 m grid of its key, as in _info: the same whichever mesh of the
+            # shape comes first, so a pair's verdict does not depend on the other meshes of the call
+            # (ClashSession re-judges a few pairs and must find what a full run finds, to the last bit)
+            local, faces = self._local[s]
+            got = self._infos[s] = mesh_info(np.round(local / 1e-9) * 1e-9, faces)
+        return got
 
 
 def _is_duplicate(ea: Element | None, eb: Element | None, a: MeshInfo, b: MeshInfo, tol: float) -> bool:
@@ -514,8 +535,8 @@ def detect_clashes(
     sa, sb = set(a_ids), set(b_ids)
     in_a = np.array([g in sa for g in ids], dtype=bool)
     in_b = np.array([g in sb for g in ids], dtype=bool)
-    lo = np.array([meshes[g].vertices.min(axis=0) for g in ids]).reshape(-1, 3)
-    hi = np.array([meshes[g].vertices.max(axis=0) for g in ids]).reshape(-1, 3)
+    table = _ShapeTable([meshes[g] for g in ids])
+    lo, hi = table.off, table.hi
     margin = {"hard": EPS, "touch": max(tolerance, EPS), "clearance": clearance}[mode]
     pairs = candidate_pairs(lo, hi, in_a, in_b, margin)
     if mode == "hard" and len(pairs):
@@ -538,12 +559,11 @@ def detect_clashes(
     keys: list[bytes] = []
     verdicts: list[Any] = []
     misses: list[int] = []
-    for k, (i, j) in enumerate(pairs):
-        for x in (i, j):
-            if x not in hashes:
-                hashes[x] = mesh_hash(meshes[ids[x]])
+    for x in np.unique(pairs).tolist():
+        hashes[x] = mesh_hash(meshes[ids[x]])
+    for k, (i, j) in enumerate(pairs.tolist()):
         ha, hb = hashes[i], hashes[j]
-        key = min(ha, hb) + max(ha, hb)
+        key = ha + hb if ha <= hb else hb + ha
         keys.append(key)
         v = cache.get(key)
         verdicts.append(v)
@@ -563,7 +583,7 @@ def detect_clashes(
     # several are equally good) is then a function of the cache key, whichever way A and B were given
     flip = np.array([hashes[i] > hashes[j] for i, j in todo.tolist()], dtype=bool).reshape(-1)
     todo[flip] = todo[flip][:, ::-1]
-    decided = _judge_many(todo, [meshes[g] for g in ids], info_of, mode, tolerance, clearance, progress)
+    decided = _judge_many(todo, [meshes[g] for g in ids], info_of, mode, tolerance, clearance, progress, table)
     for k, verdict in zip(misses, decided):
         if verdict is not None and verdict[0] == "hard":
             i, j = pairs[k]
