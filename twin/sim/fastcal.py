@@ -35,16 +35,22 @@ class TabulatedCalendar:
         self.calendar = wc.calendar
         starts, ends = wc.intervals(t0, t1)
         n = t1 - t0
-        diff = np.zeros(n + 1, dtype=np.int32)
-        np.add.at(diff, np.clip(starts - t0, 0, n), 1)
-        np.add.at(diff, np.clip(ends - t0, 0, n), -1)
-        working = np.cumsum(diff[:n]) > 0
+        a = np.clip(starts - t0, 0, n).tolist()   # intervals in order, disjoint (WorkCalendar.intervals)
+        b = np.clip(ends - t0, 0, n).tolist()
         self.t0, self.t1 = t0, t1
         self.w0 = wc.offset(t0)
-        self._off = np.zeros(n + 1, dtype=np.int32)          # offset - w0 at clock t0 + k
-        np.cumsum(working, out=self._off[1:])
-        self._pos = np.flatnonzero(working).astype(np.int64) + t0   # clock of working minute w0 + j
-        self._nw = self._pos.size
+        self._off = off = np.empty(n + 1, dtype=np.int32)    # offset - w0 at clock t0 + k
+        self._nw = nw = int(sum(b) - sum(a))
+        self._pos = pos = np.empty(nw, dtype=np.int64)       # clock of working minute w0 + j
+        done, k, ramp = 0, 0, np.arange(max(b[i] - a[i] for i in range(len(a))) + 1 if a else 1, dtype=np.int64)
+        for lo, hi in zip(a, b):   # one pass per table: constant over gaps, rising by 1 over work
+            off[k:lo] = done
+            length = hi - lo
+            np.add(ramp[:length], done, out=off[lo:hi], casting="unsafe")
+            np.add(ramp[:length], t0 + lo, out=pos[done:done + length])
+            done += length
+            k = hi
+        off[k:] = done
         self._shared: tuple[str, int, int] | None = None   # (file, byte offset of _off, of _pos)
 
     # -- pickling: tables by reference when they live in a shared file ---------------------------
