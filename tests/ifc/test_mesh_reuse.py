@@ -146,3 +146,18 @@ def test_moving_an_opening_retessellates_its_wall(tmp_path, count_tessellated):
     assert count_tessellated[-1] == 1                       # the wall, not the other one
     assert_same_meshes(after, load_model(src, use_cache=False))
     assert not np.array_equal(after.meshes[ids["wall1"]].vertices, before.meshes[ids["wall1"]].vertices)
+
+
+def test_a_copy_read_from_the_cache_is_then_edited_cheaply(tmp_path, count_tessellated):
+    src, copy = tmp_path / "demo.ifc", tmp_path / "copy.ifc"
+    shutil.copy(DEMO, src)
+    cache = tmp_path / "cache"
+    model = load_model(src, cache_dir=cache)
+    shutil.copy(src, copy)
+    load_model(copy, cache_dir=cache)                       # same content: meshes from the cache
+    assert len(count_tessellated) == 1
+    beam = next(g for g, e in model.elements.items() if e.ifc_class == "IfcBeam" and g in model.meshes)
+    moved_up(copy, copy, beam, 0.25)
+    after = load_model(copy, cache_dir=cache)
+    assert count_tessellated[-1] == 1
+    assert_same_meshes(after, load_model(copy, use_cache=False))

@@ -116,6 +116,9 @@ def load_file(
     bounds: dict[str, BBox] = {}
     if geometry and cached_meshes is not None:
         meshes, failures, bounds = cached_meshes
+        pointer = _cache.latest_key(p, settings_digest(settings))
+        if _cache.load_latest(directory, pointer) != meshes_key:
+            _cache.save_latest(directory, pointer, meshes_key)        # this path's meshes, for its next edit
     elif geometry:
         ifc_file = ifc_file or open_ifc(p)
         if use_cache:
