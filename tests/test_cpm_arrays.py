@@ -8,6 +8,7 @@ and on the HS2 programme's own logic and calendars with progress and constraints
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -99,21 +100,23 @@ def random_schedule(seed: int, n: int = 60, *, cal: str = "standard", shuffle: b
                     finish_constraint=finish_constraint, options=opts, warnings=("from the file",))
 
 
+@pytest.mark.parametrize("kernels", ["python", "numba"])
 @pytest.mark.parametrize("cal", ["standard", "24h", "odd"])
 @pytest.mark.parametrize("seed", range(40))
-def test_random_networks_give_the_general_passes_results(seed, cal):
+def test_random_networks_give_the_general_passes_results(seed, cal, kernels):
     s = random_schedule(seed, cal=cal)
     assert why_not_one_calendar(s) is None
-    assert_same(compute_cpm_one_calendar(s), compute_cpm(s, engine="passes"))
+    assert_same(compute_cpm_one_calendar(s, kernels=kernels), compute_cpm(s, engine="passes"))
 
 
+@pytest.mark.parametrize("kernels", ["python", "numba"])
 @pytest.mark.parametrize("seed", range(5))
-def test_fs_only_networks_without_lags_take_the_plain_loop_and_agree(seed):
+def test_fs_only_networks_without_lags_take_the_plain_loop_and_agree(seed, kernels):
     s = random_schedule(100 + seed, n=300)
     acts = {k: replace(a, type=ActivityType.TASK) for k, a in s.activities.items()}
     s = replace(s, activities=acts, relationships=tuple(replace(r, type=RelationType.FS, lag_h=0.0)
                                                          for r in s.relationships))
-    assert_same(compute_cpm_one_calendar(s), compute_cpm(s, engine="passes"))
+    assert_same(compute_cpm_one_calendar(s, kernels=kernels), compute_cpm(s, engine="passes"))
 
 
 def test_an_explicit_data_date_and_no_dates_at_all():
@@ -210,9 +213,40 @@ def test_hs2_logic_on_its_main_calendar_gives_the_general_passes_results(hs2_one
     if lag_calendar == "project":
         s = replace(s, default_calendar=next(iter(s.activities.values())).calendar)
     assert why_not_one_calendar(s) is None
-    fast = compute_cpm_one_calendar(s)
-    assert_same(fast, compute_cpm(s, engine="passes"))
+    ref = compute_cpm(s, engine="passes")
+    for kernels in ("python", "numba"):
+        fast = compute_cpm_one_calendar(s, kernels=kernels)
+        assert_same(fast, ref)
     assert len(fast.dates) == 3994 and len(fast.critical_path) >= 5
+
+
+def test_the_compiled_loops_start_on_the_second_large_schedule_and_can_be_refused(monkeypatch):
+    import twin.cpm_arrays as ca
+
+    monkeypatch.setattr(ca, "_jit_state", {"large_calls": 0, "kernels": None})
+    monkeypatch.delenv("TWIN_NUMBA", raising=False)
+    assert ca.kernels_for(ca.JIT_MIN_ACTIVITIES - 1) is None          # small: never compiled
+    assert ca.kernels_for(ca.JIT_MIN_ACTIVITIES) is None              # first large one: Python loops
+    jit = ca.kernels_for(ca.JIT_MIN_ACTIVITIES)                       # from the second on: numba
+    assert jit is not None and hasattr(jit, "forward")
+    assert ca.kernels_for(10, "numba") is jit and ca.kernels_for(10**6, "python") is None
+    monkeypatch.setenv("TWIN_NUMBA", "0")
+    assert ca.kernels_for(10**6) is None and ca.kernels_for(10**6, "numba") is None
+    monkeypatch.delenv("TWIN_NUMBA")
+    monkeypatch.setattr(ca, "_jit_state", {"large_calls": 5, "kernels": None})
+    monkeypatch.setitem(sys.modules, "twin.cpm_kernels", None)       # numba unavailable
+    assert ca.kernels_for(10**6) is None
+    s = random_schedule(17)
+    assert_same(compute_cpm_one_calendar(s, kernels="numba"), compute_cpm(s, engine="passes"))
+
+
+def test_a_loop_found_by_the_compiled_loops_goes_to_the_general_passes():
+    s = random_schedule(19, n=40, shuffle=False)
+    ids = list(s.activities)
+    loop = replace(s, relationships=s.relationships + (Relationship(ids[30], ids[5]), Relationship(ids[5], ids[30])))
+    assert compute_cpm_one_calendar(loop, kernels="numba") is None
+    with pytest.raises(ScheduleCycleError):
+        compute_cpm(loop)
 
 
 def test_schedules_without_links_and_of_one_activity():

@@ -23,13 +23,14 @@ The results are the general passes' results, date for date, float for float, sam
 """
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from types import SimpleNamespace
 
 import numpy as np
 
-from twin.schedule import ActivityType, Calendar, RelationType, Schedule
 from twin.errors import ScheduleError
+from twin.schedule import ActivityType, Calendar, RelationType, Schedule
 from twin.worktime import HorizonError, WorkCalendar, from_minutes, to_minutes
 
 __all__ = ["compute_cpm_one_calendar", "why_not_one_calendar"]
@@ -39,6 +40,40 @@ _POS = 1 << 62
 _NOT_HERE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
 _FM = ActivityType.FINISH_MILESTONE
 _MILESTONES = (ActivityType.START_MILESTONE, ActivityType.FINISH_MILESTONE)
+
+
+JIT_MIN_ACTIVITIES = 500
+"""Schedules smaller than this always run the pure-Python loops (they take under 0.2 ms)."""
+_jit_state = {"large_calls": 0, "kernels": None}
+
+
+def kernels_for(n: int, kernels: str = "auto"):
+    """The compiled kernels (:mod:`twin.cpm_kernels`) to use for an ``n``-activity schedule, or None
+    for the pure-Python loops.
+
+    ``kernels="python"`` or the environment variable ``TWIN_NUMBA=0``: never compiled. ``"numba"``:
+    compiled whenever numba imports. ``"auto"``: compiled from the second schedule of at least
+    :data:`JIT_MIN_ACTIVITIES` activities in the process on (the first runs the Python loops, so that a
+    one-off ``twin schedule`` does not pay numba's start-up, about 0.4 s of CPU; a process that
+    computes again, like the app or a what-if loop, pays it once and then runs the loops ~40x faster).
+    Without numba, always None.
+    """
+    if kernels == "python" or os.environ.get("TWIN_NUMBA", "") == "0":
+        return None
+    if kernels == "auto":
+        if n < JIT_MIN_ACTIVITIES:
+            return None
+        _jit_state["large_calls"] += 1
+        if _jit_state["large_calls"] < 2:
+            return None
+    if _jit_state["kernels"] is None:
+        try:
+            import twin.cpm_kernels as cpm_kernels
+        except ImportError:  # numba missing or broken: the Python loops give the same result
+            _jit_state["kernels"] = False
+        else:
+            _jit_state["kernels"] = cpm_kernels
+    return _jit_state["kernels"] or None
 
 
 def why_not_one_calendar(schedule: Schedule) -> str | None:
@@ -79,7 +114,7 @@ def _why_not_lags(schedule: Schedule, acts: list) -> str | None:
     return None
 
 
-def compute_cpm_one_calendar(schedule: Schedule, data_date: datetime | None = None):
+def compute_cpm_one_calendar(schedule: Schedule, data_date: datetime | None = None, *, kernels: str = "auto"):
     """:func:`twin.cpm.compute_cpm` for a schedule on one calendar with no progress, or None.
 
     Parameters
@@ -87,6 +122,8 @@ def compute_cpm_one_calendar(schedule: Schedule, data_date: datetime | None = No
     schedule : Schedule
     data_date : datetime, optional
         As for :func:`twin.cpm.compute_cpm`.
+    kernels : {"auto", "python", "numba"}
+        Loops in pure Python or compiled with numba (same results); see :func:`kernels_for`.
 
     Returns
     -------
@@ -112,7 +149,8 @@ def compute_cpm_one_calendar(schedule: Schedule, data_date: datetime | None = No
         if cal is None:
             return None
         dd_dt = scheduling_date(shim, schedule, data_date)
-        return _run(schedule, ids, index, acts, types, links, cal, dd_dt, shim.warnings)
+        return _run(schedule, ids, index, acts, types, links, cal, dd_dt, shim.warnings,
+                    kernels_for(len(ids), kernels))
     except (HorizonError, ScheduleError):
         return None
 
@@ -162,18 +200,18 @@ def _links(rels, index: dict[str, int]):
 
 
 def _out_csr(n: int, links):
-    """Out-links of each activity in relationship order, as lists: (ptr, successor, kind or None,
-    lag or None, in-degree)."""
+    """Out-links of each activity in relationship order, int64 arrays: (ptr (n + 1,), successor (m,),
+    kind (m,) or None when all FS, lag (m,) or None when none, in-degree (n,))."""
     P, S, K, L = links
     o = np.argsort(P, kind="stable")
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(P, minlength=n), out=ptr[1:])
-    kind = K[o].tolist() if K is not None else None
-    lag = L[o].tolist() if L is not None else None
-    return ptr.tolist(), S[o].tolist(), kind, lag, np.bincount(S, minlength=n).tolist()
+    kind = K[o] if K is not None else None
+    lag = L[o] if L is not None else None
+    return ptr, S[o], kind, lag, np.bincount(S, minlength=n)
 
 
-def _durations(acts, types) -> list[int] | None:
+def _durations(acts, types) -> np.ndarray | None:
     """Working minutes to schedule (the general passes' ``remaining_minutes`` for unstarted work), or
     None if a duration is not a finite number."""
     d = np.rint(np.array([a.duration_h for a in acts], dtype=np.float64) * 60)
@@ -186,7 +224,7 @@ def _durations(acts, types) -> list[int] | None:
     out = np.maximum(d, 0).astype(np.int64)
     if _MILESTONES[0] in types or _MILESTONES[1] in types:
         out[[t in _MILESTONES for t in types]] = 0
-    return out.tolist()
+    return out
 
 
 def _key(cal: WorkCalendar, t: int, *, late: bool = False) -> int:
@@ -327,30 +365,27 @@ def _clock(cal: WorkCalendar, keys: np.ndarray) -> np.ndarray:
     return np.where(side, cal.at_offsets(w, "start"), cal.at_offsets(w, "finish"))
 
 
-def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings):
-    """Forward pass, backward pass, floats, path; the CpmResult (None if the links have a loop)."""
+def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings, jit):
+    """Forward pass, backward pass, floats, path; the CpmResult (None if the links have a loop).
+    ``jit``: the compiled kernels, or None for the Python loops."""
     from twin.cpm import CpmResult, DatesView
 
     n = len(ids)
     dur = _durations(acts, types)
     if dur is None:
         return None
-    ptr, succ, kind, lag, indeg = _out_csr(n, links)
     dd = to_minutes(dd_dt)
-    fwd = _forward(n, ptr, succ, kind, lag, indeg, dur, types, _key(cal, dd))
+    opts = schedule.options
+    csr = _out_csr(n, links)
+    if jit is None:
+        fwd = _passes_python(n, csr, dur.tolist(), types, _key(cal, dd), cal, schedule, opts)
+    else:
+        fwd = _passes_compiled(jit, n, csr, dur, types, _key(cal, dd), cal, schedule, opts)
     if fwd is None:
         return None
-    order, esk, efk = fwd
-    ES, EF = np.fromiter(esk, dtype=np.int64, count=n), np.fromiter(efk, dtype=np.int64, count=n)
-    es_c, ef_c = _clock(cal, ES), _clock(cal, EF)
-    last = int(np.argmax(ef_c))
-    finish = int(ef_c[last])
-    end = to_minutes(schedule.finish_constraint) if schedule.finish_constraint is not None else finish
-    opts = schedule.options
-    endk = _key(cal, end, late=True)
-    lsk, lfk = _backward(order, ptr, succ, kind, lag, dur, types, efk, endk, opts.open_ends_critical)
-    LS, LF = np.fromiter(lsk, dtype=np.int64, count=n), np.fromiter(lfk, dtype=np.int64, count=n)
+    order, ES, EF, LS, LF, es_c, ef_c = fwd
     ls_c, lf_c = _clock(cal, LS), _clock(cal, LF)
+    last = int(np.argmax(ef_c))
     tf, ff = _floats(opts, acts, links, ES >> 1, EF >> 1, LS >> 1, LF >> 1, int(EF.max()) >> 1)
     crit = tf <= opts.critical_float_h + 1e-9
     path = _longest_path(cal, links, last, es_c, ef_c, dur, types, dd)
@@ -361,9 +396,48 @@ def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings):
     none = [None] * n
     dates = DatesView(ids, (es_c.tolist(), ef_c.tolist(), ls_c.tolist(), lf_c.tolist(), tf.tolist(),
                             ff.tolist(), crit.tolist(), none, none, [cal.id] * n), index=index)
-    return CpmResult(dates, from_minutes(int(es_c.min())), from_minutes(finish),
+    return CpmResult(dates, from_minutes(int(es_c.min())), from_minutes(int(ef_c[last])),
                      tuple(ids[i] for i in path), near, dd_dt, tuple(map(ids.__getitem__, order)),
                      tuple(warnings))
+
+
+def _end_key(cal: WorkCalendar, schedule: Schedule, ef_c: np.ndarray) -> int:
+    """Key of the date open ends finish by: the finish constraint, else the project's early finish."""
+    end = schedule.finish_constraint
+    return _key(cal, to_minutes(end) if end is not None else int(ef_c.max()), late=True)
+
+
+def _passes_python(n, csr, dur, types, ddk, cal, schedule, opts):
+    """Both passes with the Python loops: (order list, ES, EF, LS, LF keys, early clock minutes)."""
+    ptr, succ, kind, lag, indeg = (x.tolist() if x is not None else None for x in csr)
+    fwd = _forward(n, ptr, succ, kind, lag, indeg, dur, types, ddk)
+    if fwd is None:
+        return None
+    order, esk, efk = fwd
+    ES, EF = np.fromiter(esk, dtype=np.int64, count=n), np.fromiter(efk, dtype=np.int64, count=n)
+    es_c, ef_c = _clock(cal, ES), _clock(cal, EF)
+    lsk, lfk = _backward(order, ptr, succ, kind, lag, dur, types, efk, _end_key(cal, schedule, ef_c),
+                         opts.open_ends_critical)
+    LS, LF = np.fromiter(lsk, dtype=np.int64, count=n), np.fromiter(lfk, dtype=np.int64, count=n)
+    return order, ES, EF, LS, LF, es_c, ef_c
+
+
+def _passes_compiled(jit, n, csr, dur, types, ddk, cal, schedule, opts):
+    """Both passes with the numba kernels (same results as :func:`_passes_python`)."""
+    ptr, succ, kind, lag, indeg = csr
+    zeros = np.zeros(succ.size, dtype=np.int64)
+    kind = zeros if kind is None else kind
+    lag = zeros if lag is None else lag
+    fm = np.zeros(n, dtype=np.bool_)
+    if _FM in types:
+        fm[[t is _FM for t in types]] = True
+    order, count, ES, EF = jit.forward(ptr, succ, kind, lag, indeg, dur, fm, ddk)
+    if count != n:
+        return None
+    es_c, ef_c = _clock(cal, ES), _clock(cal, EF)
+    LS, LF = jit.backward(order, ptr, succ, kind, lag, dur, fm, EF, _end_key(cal, schedule, ef_c),
+                          bool(opts.open_ends_critical))
+    return order.tolist(), ES, EF, LS, LF, es_c, ef_c
 
 
 def _floats(opts, acts, links, es, ef, ls, lf, finish_w):
@@ -420,9 +494,10 @@ def _longest_path(cal, links, last, es_c, ef_c, dur, types, dd) -> list[int]:
                 if c > fin_c:
                     fin_c, fdrv = c, p
         drv = fdrv if fin_c > start_c else sdrv
-        if dur[i] and types[i] is not _FM:
+        d = int(dur[i])
+        if d and types[i] is not _FM:
             drv = sdrv
-            if fin_c > _NEG and cal.offset(fin_c) - dur[i] > cal.offset(start_c):
+            if fin_c > _NEG and cal.offset(fin_c) - d > cal.offset(start_c):
                 drv = fdrv
         if drv < 0 or drv in seen:
             break
