@@ -203,12 +203,18 @@ def _out_csr(n: int, links):
     """Out-links of each activity in relationship order, int64 arrays: (ptr (n + 1,), successor (m,),
     kind (m,) or None when all FS, lag (m,) or None when none, in-degree (n,))."""
     P, S, K, L = links
-    o = np.argsort(P, kind="stable")
+    o = _stable_order(P, n)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(P, minlength=n), out=ptr[1:])
     kind = K[o] if K is not None else None
     lag = L[o] if L is not None else None
     return ptr, S[o], kind, lag, np.bincount(S, minlength=n)
+
+
+def _stable_order(keys: np.ndarray, n: int) -> np.ndarray:
+    """``argsort(keys, kind="stable")`` for keys in ``[0, n)``; below 65,536 as 16-bit keys, which
+    numpy sorts by radix (3x faster than int64)."""
+    return np.argsort(keys.astype(np.uint16) if n < 65536 else keys, kind="stable")
 
 
 def _durations(acts, types) -> np.ndarray | None:
@@ -472,7 +478,7 @@ def _longest_path(cal, links, last, es_c, ef_c, dur, types, dd) -> list[int]:
     """Driving predecessors back from ``last``, each found by the general forward pass's rule on
     clock minutes (the first link, in relationship order, that gives the latest date)."""
     P, S, K, L = links
-    into = np.argsort(S, kind="stable")             # links by successor, in relationship order
+    into = _stable_order(S, len(dur))               # links by successor, in relationship order
     ptr = np.searchsorted(S[into], np.arange(len(dur) + 1)).tolist()
     path, seen = [last], {last}
     while True:
