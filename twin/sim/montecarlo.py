@@ -155,20 +155,26 @@ def _simulate_chunk(cfg: SimConfig, prep: Any, runs: NDArray[np.int64], seed: in
 
 def _write_rows(out: tuple[str, int, int], runs: NDArray[np.int64], start: NDArray[np.int64],
                 finish: NDArray[np.int64]) -> None:
-    """Write one chunk's starts and finishes (minutes from the data date) into the shared output."""
+    """Write one chunk's starts and finishes (minutes from the data date) into the shared output,
+    an int32 array of shape (2, total runs, n); only the chunk's rows are mapped."""
+    import mmap
+
     from twin.sim.workers import attach
 
     name, total, n = out
-    buf = attach(name, writable=True, cache=False)
-    try:
-        arr = np.frombuffer(buf, np.int32, count=2 * total * n).reshape(2, total, n)
-        lo = int(runs[0])
-        rows: Any = slice(lo, lo + len(runs)) if np.array_equal(runs, np.arange(lo, lo + len(runs))) else runs
-        arr[0, rows] = start
-        arr[1, rows] = finish
-        del arr
-    finally:
-        buf.close()
+    lo, k = int(runs[0]), len(runs)
+    if not np.array_equal(runs, np.arange(lo, lo + k)):
+        raise ValueError("a chunk's runs must be consecutive")
+    for plane, values in enumerate((start, finish)):
+        first = (plane * total + lo) * n * 4                   # byte offset of the chunk's first row
+        at = first - first % mmap.ALLOCATIONGRANULARITY
+        buf = attach(name, writable=True, cache=False, start=at, length=first - at + k * n * 4)
+        try:
+            rows = np.frombuffer(buf, np.int32, count=k * n, offset=first - at).reshape(k, n)
+            rows[...] = values
+            del rows
+        finally:
+            buf.close()
 
 
 def release() -> None:
