@@ -1,9 +1,20 @@
-"""Monte Carlo driver: chunks of replications on a process pool (default), a Dask cluster, or in-process.
+"""Monte Carlo driver: chunks of replications on a persistent process pool (default), a Dask
+cluster, or in-process.
 
 :func:`run_monte_carlo` validates the scenario, chooses the path (``"vectorised"`` when nothing is
 shared and no weather stops work, else ``"simpy"``), splits the replications ``0..runs-1`` into chunks
-and runs :func:`run_chunk` on each (in worker processes started with *spawn*, so it lives here, in an
-importable module), then stacks the chunks into one :class:`twin.sim.results.MonteCarloResult`.
+and runs them, then stacks the chunks into one :class:`twin.sim.results.MonteCarloResult`.
+
+* In process (``workers=1``, or one chunk): :func:`run_chunk`, with the compiled network kept for the
+  next call on the same config.
+* On the local pool (:mod:`twin.sim.workers`): the pool is started first, so its workers boot while
+  this process runs the CPM and prepares a *plan* (:func:`_plan`): for the vectorised path the
+  network compiled and tabulated once, its tables in a shared-memory file, all pickled once. Each
+  task (:func:`_pool_chunk`) carries the plan; a worker unpickles it once and keeps it under its
+  token, and writes its chunk's starts and finishes into a shared output array. Plans, the pool
+  and its workers' copies are reused by later calls (the app, ``twin compare``); :func:`release`
+  frees them.
+* On Dask: :func:`run_chunk` with the config scattered to the workers.
 
 Reproducibility: every random number depends only on (seed, purpose, id, replication)
 (:mod:`twin.sim.streams`), so the result is the same for any number of workers or chunk size, and
