@@ -4,6 +4,7 @@ Run from the project root:
 
     .venv/bin/python benchmarks/bench_cpm.py            # everything
     .venv/bin/python benchmarks/bench_cpm.py --quick    # skip the 50,000-activity network
+    .venv/bin/python benchmarks/bench_cpm.py --only ifc # the IfcOpenShell comparison only
 
 Prints, in one process run (times are CPU seconds, ``time.process_time``, best of 3 where repeated):
 1. the HS2 P6 programme (3,994 activities): parse time (ours; MPXJ, the Java reader, when installed),
@@ -12,9 +13,12 @@ Prints, in one process run (times are CPU seconds, ``time.process_time``, best o
    FS/SS/FF/SF links and lags: CPM time and time per activity, to show the growth is near linear;
 3. the same 2,000-activity network (FS links, whole days, one 24-hour calendar) as an IFC work
    schedule built with ``ifcopenshell.api.sequence``: ``recalculate_schedule`` time beside ours, and
-   whether the two project finishes agree. Ours is given three ways: warm (best of 3 in this process,
-   calendar tables cached), the first call in a fresh process (after imports and building the
-   network: what a one-off ``twin schedule`` pays), and the general passes (``engine="passes"``).
+   whether the two project finishes agree. Ours is given four ways: warm (best of 3 in this process:
+   calendar tables cached, numba kernels running), warm with the pure-Python loops (``TWIN_NUMBA=0``),
+   the first call in a fresh process (after imports and building the network: what a one-off
+   ``twin schedule`` pays; pure-Python loops), and the general passes (``engine="passes"``). Before
+   it, the one-off cost of starting numba (second call in a fresh process), with the kernel cache
+   and with an empty one (compilation).
 
 HS2, the 5,000- and 50,000-activity networks and the 2,000-activity networks are also timed as a
 first call in a fresh process, so that the calendar table cache (:mod:`twin.worktime`) flatters
@@ -27,6 +31,7 @@ import argparse
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -108,19 +113,40 @@ def make_schedule(spec: str) -> Schedule:
     return shuffled(s) if order == "random" else s
 
 
-def first_call(spec: str) -> float:
+def first_call(spec: str, env: dict | None = None) -> float:
     """CPU seconds of the first ``compute_cpm`` in a fresh Python process (imports and building the
     schedule not counted): the cold figure, with no calendar table cached yet."""
+    return first_calls(spec, env)[0]
+
+
+def first_calls(spec: str, env: dict | None = None) -> tuple[float, float]:
+    """CPU seconds of the first and the second ``compute_cpm`` on ``spec`` in a fresh process. On a
+    one-calendar network of 500+ activities the second is where numba starts (import, cached kernels
+    loaded, or compiled if the cache is empty)."""
     out = subprocess.run([sys.executable, __file__, "--first-call", spec], capture_output=True, text=True,
-                         check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+                         check=True, env={**os.environ, **(env or {})})
+    first, second = out.stdout.strip().splitlines()[-1].split()
+    return float(first), float(second)
 
 
 def _first_call_child(spec: str) -> None:
     s = make_schedule(spec)
     t = time.process_time()
     compute_cpm(s)
-    print(f"{time.process_time() - t:.6f}")
+    t1 = time.process_time()
+    compute_cpm(s)
+    print(f"{t1 - t:.6f} {time.process_time() - t1:.6f}")
+
+
+def bench_jit_startup() -> None:
+    print("== numba kernels of the one-calendar engine: start-up cost, fresh processes ==")
+    spec = "net:2000:200:random"
+    with tempfile.TemporaryDirectory() as empty:
+        first, compiling = first_calls(spec, {"NUMBA_CACHE_DIR": empty})
+    first, loading = first_calls(spec)
+    print(f"   first call (pure-Python loops):                 {first:7.4f} s")
+    print(f"   second call, numba starts, kernels cached:      {loading:7.4f} s   (once per process)")
+    print(f"   second call, numba starts, empty cache:         {compiling:7.4f} s   (once per installation)")
 
 
 def bench_hs2() -> None:
@@ -215,16 +241,21 @@ def bench_ifcopenshell(n: int = 2000, *, random_order: bool = False, window: int
     t_ifc = time.process_time() - t
     finish_ifc = max(ifcopenshell.util.date.ifc2datetime(task.TaskTime.EarlyFinish) for task in tasks.values())
     t_cold = first_call(spec)
+    compute_cpm(s), compute_cpm(s)  # numba starts at the second large one-calendar schedule (see above)
     t_ours, r = timed(compute_cpm, s)
+    os.environ["TWIN_NUMBA"] = "0"
+    t_py, _ = timed(compute_cpm, s)
+    del os.environ["TWIN_NUMBA"]
     t_passes, r_passes = timed(compute_cpm, s, engine="passes")
     same = all(r.dates[k] == r_passes.dates[k] for k in s.activities) and r.critical_path == r_passes.critical_path
     print(f"   IFC built with ifcopenshell.api in {build:.1f} s (not timed below); {len(s.relationships)} links")
-    print(f"   IfcOpenShell recalculate_schedule:          {t_ifc:8.4f} s   latest early finish {finish_ifc}")
-    print(f"   twin compute_cpm, warm (best of 3):         {t_ours:8.4f} s   project finish {r.finish}")
-    print(f"   twin compute_cpm, first call, fresh process:{t_cold:8.4f} s")
-    print(f"   twin general passes (engine='passes'):      {t_passes:8.4f} s   same dates, floats and path: {same}")
-    print(f"   SPEED-UP vs IfcOpenShell: warm {t_ifc / t_ours:,.0f}x, first call {t_ifc / t_cold:,.0f}x, "
-          f"general passes {t_ifc / t_passes:,.0f}x")
+    print(f"   IfcOpenShell recalculate_schedule:              {t_ifc:8.4f} s   latest early finish {finish_ifc}")
+    print(f"   twin compute_cpm, warm (best of 3):             {t_ours:8.4f} s   project finish {r.finish}")
+    print(f"   twin warm, pure-Python loops (TWIN_NUMBA=0):    {t_py:8.4f} s")
+    print(f"   twin first call in a fresh process:             {t_cold:8.4f} s   (pure-Python loops)")
+    print(f"   twin general passes (engine='passes'):          {t_passes:8.4f} s   same dates, floats, path: {same}")
+    print(f"   SPEED-UP vs IfcOpenShell: warm {t_ifc / t_ours:,.0f}x; pure-Python loops {t_ifc / t_py:,.0f}x; "
+          f"first call {t_ifc / t_cold:,.0f}x; general passes {t_ifc / t_passes:,.0f}x")
     # IfcOpenShell counts whole days; same network, same durations: the finishes differ only by how
     # each tool reads the end of the last day.
     print(f"   (twin finish - IfcOpenShell finish = {r.finish - finish_ifc})")
@@ -233,17 +264,26 @@ def bench_ifcopenshell(n: int = 2000, *, random_order: bool = False, window: int
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the 50,000-activity network")
+    ap.add_argument("--only", choices=["hs2", "growth", "ifc"], help="run one section (ifc: sections 3)")
     ap.add_argument("--first-call", metavar="SPEC", help=argparse.SUPPRESS)  # child process of first_call
     args = ap.parse_args()
     if args.first_call:
         _first_call_child(args.first_call)
         return
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cpus")
-    bench_hs2()
-    bench_growth([1000, 5000, 10000, 20000] + ([] if args.quick else [50000]))
-    bench_ifcopenshell(2000)
-    bench_ifcopenshell(2000, random_order=True)
-    bench_ifcopenshell(2000, random_order=True, window=3)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} cpus, "
+          f"load average {load:.1f} at start")
+    if args.only in (None, "hs2"):
+        bench_hs2()
+    if args.only in (None, "growth"):
+        bench_growth([1000, 5000, 10000, 20000] + ([] if args.quick else [50000]))
+    if args.only in (None, "ifc"):
+        bench_jit_startup()
+        bench_ifcopenshell(2000)
+        bench_ifcopenshell(2000, random_order=True)
+        bench_ifcopenshell(2000, random_order=True, window=3)
+    if hasattr(os, "getloadavg"):
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":

@@ -394,15 +394,16 @@ def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings, jit):
     last = int(np.argmax(ef_c))
     tf, ff = _floats(opts, acts, links, ES >> 1, EF >> 1, LS >> 1, LF >> 1, int(EF.max()) >> 1)
     crit = tf <= opts.critical_float_h + 1e-9
-    path = _longest_path(cal, links, last, es_c, ef_c, dur, types, dd)
+    es_l, ef_l = es_c.tolist(), ef_c.tolist()
+    path = _longest_path(cal, links, last, es_l, ef_l, dur, types, dd)
     if opts.critical == "longest_path":
         crit = np.zeros(n, dtype=bool)
         crit[path] = True
     near = tuple(map(ids.__getitem__, np.flatnonzero(~crit & (tf <= opts.near_critical_float_h + 1e-9)).tolist()))
     none = [None] * n
-    dates = DatesView(ids, (es_c.tolist(), ef_c.tolist(), ls_c.tolist(), lf_c.tolist(), tf.tolist(),
+    dates = DatesView(ids, (es_l, ef_l, ls_c.tolist(), lf_c.tolist(), tf.tolist(),
                             ff.tolist(), crit.tolist(), none, none, [cal.id] * n), index=index)
-    return CpmResult(dates, from_minutes(int(es_c.min())), from_minutes(int(ef_c[last])),
+    return CpmResult(dates, from_minutes(int(es_c.min())), from_minutes(ef_l[last]),
                      tuple(ids[i] for i in path), near, dd_dt, tuple(map(ids.__getitem__, order)),
                      tuple(warnings))
 
@@ -476,25 +477,32 @@ def _floats(opts, acts, links, es, ef, ls, lf, finish_w):
 
 def _longest_path(cal, links, last, es_c, ef_c, dur, types, dd) -> list[int]:
     """Driving predecessors back from ``last``, each found by the general forward pass's rule on
-    clock minutes (the first link, in relationship order, that gives the latest date)."""
+    clock minutes (the first link, in relationship order, that gives the latest date). ``es_c``,
+    ``ef_c``: early start and finish clock minutes, lists."""
     P, S, K, L = links
     into = _stable_order(S, len(dur))               # links by successor, in relationship order
-    ptr = np.searchsorted(S[into], np.arange(len(dur) + 1)).tolist()
+    ptr = np.zeros(len(dur) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(S, minlength=len(dur)), out=ptr[1:])
+    into, ptr = into.tolist(), ptr.tolist()
+    P = P.tolist()
+    K = K.tolist() if K is not None else None
+    L = L.tolist() if L is not None else None
     path, seen = [last], {last}
     while True:
         i = path[-1]
         start_c, fin_c, sdrv, fdrv = dd, _NEG, -1, -1
-        ks = into[ptr[i]:ptr[i + 1]]
-        for p, t, g in zip(P[ks].tolist(), K[ks].tolist() if K is not None else [0] * len(ks),
-                           L[ks].tolist() if L is not None else [0] * len(ks)):
+        for k in into[ptr[i]:ptr[i + 1]]:
+            p = P[k]
+            t = K[k] if K is not None else 0
+            g = L[k] if L is not None else 0
             if t < 2:
-                c = int(ef_c[p] if t == 0 else es_c[p])
+                c = ef_c[p] if t == 0 else es_c[p]
                 if g:
                     c = cal.add(c, g, "finish" if t == 0 else "start")
                 if c > start_c or (c == start_c and sdrv < 0):
                     start_c, sdrv = c, p
             else:
-                c = int(ef_c[p] if t == 2 else es_c[p])
+                c = ef_c[p] if t == 2 else es_c[p]
                 if g:
                     c = cal.add(c, g, "finish")
                 if c > fin_c:
