@@ -259,3 +259,11 @@ def test_schedules_without_links_and_of_one_activity():
     milestones = replace(s, activities={k: replace(a, type=ActivityType.FINISH_MILESTONE)
                                         for k, a in s.activities.items()})
     assert_same(compute_cpm_one_calendar(milestones), compute_cpm(milestones, engine="passes"))
+
+
+def test_importing_the_cpm_does_not_start_numba():
+    import subprocess
+
+    code = ("import sys, twin.cpm, twin.cpm_arrays; from twin.cpm import compute_cpm; "
+            "assert 'numba' not in sys.modules, 'numba imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
