@@ -77,10 +77,26 @@ def save_upload(name: str, data: bytes) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / safe
     if not path.is_file():
-        tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+        _write_bytes_atomic(path, data)
     return path
+
+
+def _write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file of its own beside ``path``, then rename it into place.
+
+    The temporary name is unique, so two sessions saving the same upload at once each rename a whole
+    file (a shared ``.part`` name let one session rename the other's half-written file, and the second
+    rename then failed).
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def default_start(today: datetime | None = None) -> datetime:

@@ -151,3 +151,38 @@ def test_the_registry_drops_the_least_recently_used_entry():
     assert len(reg.items) == loaders._MAX
     assert (0,) in reg.items and (1,) not in reg.items
     assert reg.get((0,), lambda: "recomputed") == 0
+
+
+def test_two_sessions_saving_the_same_upload_at_once_both_get_the_whole_file(tmp_path, monkeypatch):
+    """Both sessions are held just before their rename, so each has written its file in full."""
+    import os
+
+    from twin_app import project
+
+    monkeypatch.setenv("TWIN_APP_DIR", str(tmp_path))
+    real = os.replace
+    both_written = threading.Barrier(2, timeout=120)   # a bound so a wrong implementation fails, not hangs
+
+    def replace(src, dst):
+        both_written.wait()
+        return real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    data = b"ISO-10303-21;\n" + b"x" * 200_000
+    paths: list = []
+    errors: list = []
+
+    def session() -> None:
+        try:
+            paths.append(project.save_upload("model.ifc", data))
+        except BaseException as exc:     # reported below: a thread's failure must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(set(paths)) == 1 and paths[0].read_bytes() == data
+    assert [p.name for p in paths[0].parent.iterdir()] == ["model.ifc"]     # no temp file left
