@@ -138,6 +138,20 @@ def _first_call_child(spec: str) -> None:
     print(f"{t1 - t:.6f} {time.process_time() - t1:.6f}")
 
 
+def bench_one_calendar_growth(sizes: list[int]) -> None:
+    print("== generated networks on one calendar (FS, whole days, random order): the one-calendar engine ==")
+    for n in sizes:
+        s = make_schedule(f"net:{n}:200:random")
+        compute_cpm(s), compute_cpm(s)  # numba starts at the second large one-calendar schedule
+        t, r = timed(compute_cpm, s)
+        os.environ["TWIN_NUMBA"] = "0"
+        t_py, _ = timed(compute_cpm, s)
+        del os.environ["TWIN_NUMBA"]
+        t_passes, _ = timed(compute_cpm, s, engine="passes", repeat=1 if n > 20000 else 3)
+        print(f"   {n:6d} activities, {len(s.relationships):6d} links: numba {t:7.4f} s "
+              f"({t / n * 1e6:5.2f} us/activity), Python loops {t_py:7.4f} s, general passes {t_passes:7.3f} s")
+
+
 def bench_jit_startup() -> None:
     print("== numba kernels of the one-calendar engine: start-up cost, fresh processes ==")
     spec = "net:2000:200:random"
@@ -250,7 +264,7 @@ def bench_ifcopenshell(n: int = 2000, *, random_order: bool = False, window: int
     same = all(r.dates[k] == r_passes.dates[k] for k in s.activities) and r.critical_path == r_passes.critical_path
     print(f"   IFC built with ifcopenshell.api in {build:.1f} s (not timed below); {len(s.relationships)} links")
     print(f"   IfcOpenShell recalculate_schedule:              {t_ifc:8.4f} s   latest early finish {finish_ifc}")
-    print(f"   twin compute_cpm, warm (best of 3):             {t_ours:8.4f} s   project finish {r.finish}")
+    print(f"   twin compute_cpm, warm, numba (best of 3):      {t_ours:8.4f} s   project finish {r.finish}")
     print(f"   twin warm, pure-Python loops (TWIN_NUMBA=0):    {t_py:8.4f} s")
     print(f"   twin first call in a fresh process:             {t_cold:8.4f} s   (pure-Python loops)")
     print(f"   twin general passes (engine='passes'):          {t_passes:8.4f} s   same dates, floats, path: {same}")
@@ -277,6 +291,7 @@ def main() -> None:
         bench_hs2()
     if args.only in (None, "growth"):
         bench_growth([1000, 5000, 10000, 20000] + ([] if args.quick else [50000]))
+        bench_one_calendar_growth([2000, 5000] + ([] if args.quick else [50000]))
     if args.only in (None, "ifc"):
         bench_jit_startup()
         bench_ifcopenshell(2000)
