@@ -7,14 +7,20 @@ being loaded in the page. Side by side in the same run:
 
 * **rendered frame** (the default view): the server recolours its offscreen ``twin.viz`` scene and
   sends a PNG;
-* **interactive vtk.js** (the other view): the server sends the merged geometry and new colours, the
-  browser recolours and redraws with WebGL (SwiftShader here: no GPU);
-* the server-side part of a rendered frame measured in-process (``FourDView.render`` + PNG encoding),
+* **interactive vtk.js** (the other view): the server sends new per-element colours (the browser
+  holds the geometry), the component puts them in its colour texture and redraws with WebGL
+  (SwiftShader here: no GPU). Timed to the picture being drawn: after the component says it has
+  rendered, the benchmark reads one pixel back from its WebGL context, which waits for the
+  rasteriser. Also reported: the component's own marks (message received -> colours uploaded ->
+  ``render()`` returned), the draw itself, and the CPU seconds chromium's processes used per move;
+* the server side of a slider move in the vtk.js view, in-process (Streamlit's AppTest running the
+  4D page: the page script, state colours and the component's message), CPU and wall seconds;
+* the server side of a rendered frame measured in-process (``FourDView.render`` + PNG encoding),
   on the same model and dates, for reference.
 
 Targets (issue 7): slider -> updated 3D view under 1 s; per-frame render under 0.3 s.
 
-    .venv/bin/python benchmarks/bench_app.py [--elements 10000] [--moves 8] [--folder DIR]
+    .venv/bin/python benchmarks/bench_app.py [--elements 10000] [--moves 8] [--folder DIR] [--views both|vtkjs|frame]
 """
 from __future__ import annotations
 
@@ -108,10 +114,44 @@ def click_slider(page, fraction: float) -> None:
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
 
-def browser_times(url: str, fractions: list[float]) -> dict[str, list[float]]:
+def _children_cpu(root: int) -> float:
+    """CPU seconds (user + system) used so far by the processes under ``root`` (not root), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(d)] = int(fields[1])
+        cpu[int(d)] = (int(fields[11]) + int(fields[12])) / tick
+    total = 0.0
+    for pid, c in cpu.items():
+        p = parent.get(pid)
+        while p and p != root:
+            p = parent.get(p)
+        if p == root and pid != root:
+            total += c
+    return total
+
+
+# In the component's frame: wait for the rasteriser (reading one pixel back does), then report the
+# component's marks of its last render (performance.now() ms).
+SYNC = """() => { const c = document.querySelector('canvas'); const gl = c.getContext('webgl2');
+  const px = new Uint8Array(4); gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, px);
+  const t = (window.twinViewer && window.twinViewer.times.last) || {};
+  return Object.assign({ drawn: performance.now(), origin: performance.timeOrigin }, t); }"""
+
+
+def browser_times(url: str, fractions: list[float], views: str) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {"frame": [], "vtkjs": [], "first": []}
+    out: dict[str, list[float]] = {"frame": [], "vtkjs": [], "first": [], "vtk_first": [], "arrive": [], "js": [], "draw": [],
+                                   "cpu": []}
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
         page = b.new_page(viewport={"width": 1400, "height": 1000})
@@ -121,28 +161,68 @@ def browser_times(url: str, fractions: list[float]) -> dict[str, list[float]]:
         page.wait_for_function(f"() => {{ const i = document.querySelector('{IMG}'); return i && i.complete && i.naturalWidth > 0; }}")
         out["first"].append(time.perf_counter() - t)
         wait_idle(page)
-        for f in fractions:
-            src = page.locator(IMG).first.get_attribute("src")
+        if views in ("both", "frame"):
+            for f in fractions:
+                src = page.locator(IMG).first.get_attribute("src")
+                t = time.perf_counter()
+                click_slider(page, f)
+                page.wait_for_function(f"(s) => {{ const i = document.querySelector('{IMG}');"
+                                       " return i && i.src !== s && i.complete && i.naturalWidth > 0; }", arg=src)
+                out["frame"].append(time.perf_counter() - t)
+                wait_idle(page)
+        if views in ("both", "vtkjs"):
             t = time.perf_counter()
-            click_slider(page, f)
-            page.wait_for_function(f"(s) => {{ const i = document.querySelector('{IMG}');"
-                                   " return i && i.src !== s && i.complete && i.naturalWidth > 0; }", arg=src)
-            out["frame"].append(time.perf_counter() - t)
+            page.get_by_text("Interactive 3D (vtk.js)").click()
+            frame = page.frame_locator('iframe[title*="twin_viewer"]')
+            frame.locator("body[data-rendered]").wait_for()
+            out["vtk_first"].append(time.perf_counter() - t)
             wait_idle(page)
-        page.get_by_text("Interactive 3D (vtk.js)").click()
-        frame = page.frame_locator('iframe[title*="twin_viewer"]')
-        frame.locator("body[data-rendered]").wait_for()
-        wait_idle(page)
-        body = frame.locator("body")
-        for f in fractions:
-            n = int(body.get_attribute("data-rendered") or 0)
-            t = time.perf_counter()
-            click_slider(page, f)
-            body.locator(f"xpath=self::*[number(@data-rendered) > {n}]").wait_for()
-            out["vtkjs"].append(time.perf_counter() - t)
-            wait_idle(page)
+            body = frame.locator("body")
+            for f in fractions:
+                n = int(body.get_attribute("data-rendered") or 0)
+                cpu = _children_cpu(os.getpid())
+                t, epoch = time.perf_counter(), time.time()
+                click_slider(page, f)
+                body.locator(f"xpath=self::*[number(@data-rendered) > {n}]").wait_for()
+                marks = body.evaluate(SYNC)
+                out["vtkjs"].append(time.perf_counter() - t)
+                out["arrive"].append((marks["origin"] + marks["received"]) / 1000 - epoch)
+                out["js"].append((marks["rendered"] - marks["received"]) / 1000)
+                out["draw"].append((marks["drawn"] - marks["rendered"]) / 1000)
+                wait_idle(page)
+                out["cpu"].append(_children_cpu(os.getpid()) - cpu)
         b.close()
     return out
+
+
+def server_vtkjs(scen: Path, fractions: list[float]) -> tuple[list[float], list[float]]:
+    """Server side of a slider move in the vtk.js view: AppTest reruns of the 4D page (wall, CPU s)."""
+    from datetime import timedelta
+
+    from streamlit.testing.v1 import AppTest
+
+    from twin_app.project import project_from_scenario
+
+    at = AppTest.from_string("from twin_app.pages import fourd\nfourd.render()\n", default_timeout=900)
+    at.session_state["twin_project"] = project_from_scenario(scen)
+    at.run()
+    at.radio(key="fourd_mode").set_value("Interactive 3D (vtk.js)").run()
+    # the browser would answer with the geometry it now holds: the page then sends colours only
+    at.session_state["_twin_viewer_fourd_viewer"] = {"loaded": at.session_state["twin_project"].key,
+                                                     "picked": None, "clicks": 0}
+    at.run()
+    slider = at.slider(key="fourd_at")
+    lo, hi = (datetime(1970, 1, 1) + timedelta(microseconds=v) for v in (slider.min, slider.max))
+    wall, cpu = [], []
+    for f in fractions:
+        day = datetime.combine((lo + (hi - lo) * f).date(), datetime.min.time())
+        t, c = time.perf_counter(), time.process_time()
+        at.slider(key="fourd_at").set_value(day).run()
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+    return wall, cpu
 
 
 def stats(xs: list[float]) -> str:
@@ -154,23 +234,40 @@ def main() -> None:
     ap.add_argument("--elements", type=int, default=10_000)
     ap.add_argument("--moves", type=int, default=8)
     ap.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "twin-bench-app")
+    ap.add_argument("--views", choices=["both", "vtkjs", "frame"], default="both")
     a = ap.parse_args()
     scen, info = prepare(a.elements, a.folder)
     print(f"model: {info['elements']} elements, {info['meshes']} meshes, {info['triangles']} triangles")
     fractions = [0.15 + 0.7 * k / max(a.moves - 1, 1) for k in range(a.moves)]
     fractions = fractions[::2] + fractions[1::2]          # jump back and forth over the programme
-    server = in_process(scen, fractions)
+    server = in_process(scen, fractions) if a.views != "vtkjs" else []
     work = Path(tempfile.mkdtemp(prefix="twin-bench-app-"))
+    os.environ["TWIN_APP_DIR"] = str(work)
+    vt_wall, vt_cpu = server_vtkjs(scen, fractions) if a.views != "frame" else ([], [])
     proc, url = start_app(scen, work)
     try:
-        times = browser_times(url, fractions)
+        times = browser_times(url, fractions, a.views)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores shared: wall times "
+          "are inflated when it is above 2)")
     print(f"first 4D page (model, CPM, scene build, first frame): {times['first'][0]:.1f} s")
-    print(f"slider -> new picture in the browser, rendered frame 1280x720: {stats(times['frame'])}")
-    print(f"slider -> new picture in the browser, interactive vtk.js:      {stats(times['vtkjs'])}")
-    print(f"server side of a rendered frame (FourDView.render + PNG), in-process: {stats(server)}")
+    if times["frame"]:
+        print(f"slider -> new picture in the browser, rendered frame 1280x720: {stats(times['frame'])}")
+    if times["vtkjs"]:
+        print(f"switch to the vtk.js view (geometry sent and drawn): {times['vtk_first'][0]:.1f} s")
+        print(f"slider -> new picture drawn in the browser, interactive vtk.js: {stats(times['vtkjs'])}   [target < 1 s]")
+        print(f"  of which click -> colours arrive in the component (Streamlit rerun, websocket, page update): "
+              f"{stats(times['arrive'])}")
+        print(f"  of which in the component: message -> render() returned: {stats(times['js'])}")
+        print(f"  of which the draw (render() returned -> pixels ready): {stats(times['draw'])}   [target < 0.3 s]")
+        print(f"  chromium CPU per slider move (all its processes): {stats(times['cpu'])}")
+    if vt_wall:
+        print(f"server side of a vtk.js slider move, in-process (AppTest rerun of the 4D page): wall {stats(vt_wall)}; "
+              f"CPU {stats(vt_cpu)}")
+    if server:
+        print(f"server side of a rendered frame (FourDView.render + PNG), in-process: {stats(server)}")
 
 
 if __name__ == "__main__":

@@ -20,10 +20,30 @@ def test_geometry_merges_meshes_and_keeps_each_vertex_owner():
     g = viewer_geometry({"a": _mesh(0.0), "empty": Mesh(np.zeros((0, 3)), np.zeros((0, 3), dtype=int)), "b": _mesh(2.0)})
     assert g.ids == ("a", "b")
     assert g.points.dtype == np.float32 and g.points.shape == (6, 3)
-    assert g.triangles.tolist() == [[0, 1, 2], [3, 4, 5]]
+    # one open triangle per element: drawn from both sides (the browser culls back faces)
+    assert g.triangles.tolist() == [[0, 1, 2], [3, 4, 5], [2, 1, 0], [5, 4, 3]]
     assert g.vertex_element.tolist() == [0, 0, 0, 1, 1, 1]
     assert g.element_bounds(["b"]) == [0.0, 1.0, 0.0, 1.0, 2.0, 2.0]
     assert g.element_bounds(["nope"]) is None
+
+
+def _tetra(inward: bool) -> Mesh:
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=float)
+    f = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])      # outward winding
+    return Mesh(v, f[:, ::-1] if inward else f)
+
+
+def _outward_volume(points: np.ndarray, tris: np.ndarray) -> float:
+    a, b, c = (points[tris[:, k]].astype(float) for k in range(3))
+    return float(np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6.0)
+
+
+def test_closed_meshes_are_wound_outwards_for_back_face_culling():
+    g = viewer_geometry({"out": _tetra(False), "in": _tetra(True)})
+    assert len(g.triangles) == 8                                  # closed: no triangle doubled
+    for k in range(2):
+        tris = g.triangles[g.vertex_element[g.triangles[:, 0]] == k]
+        assert _outward_volume(g.points, tris) == pytest.approx(1 / 6)
 
 
 def test_geometry_key_follows_content():

@@ -3,8 +3,10 @@
 A Streamlit custom component (components v1): :func:`viewer` sends the merged geometry of a model
 (:class:`ViewerGeometry`, bytes), one RGBA colour per element and the GlobalIds; the browser draws
 them with the vendored vtk.js bundle (``frontend/vtk.js``, Kitware, BSD-3-Clause) and sends back the
-GlobalId of the element clicked. The geometry is rebuilt in the browser only when its key changes,
-so recolouring (4D dates, filters, highlights) only refreshes the colour array.
+GlobalId of the element clicked. The geometry is uploaded to WebGL only when its key changes; the
+colours live in a small texture (one texel per element), so recolouring (4D dates, filters,
+highlights) re-sends n x 4 bytes and redraws, without rebuilding any geometry buffer (see
+``frontend/viewer.js``).
 
 :func:`viewer_geometry` and :func:`element_colours` are plain numpy (tested without a browser).
 """
@@ -32,7 +34,8 @@ _component: Any = None
 class ViewerGeometry:
     """All element meshes merged for the browser.
 
-    ``points`` float32 (V, 3) metres; ``triangles`` uint32 (T, 3) indices into ``points``;
+    ``points`` float32 (V, 3) metres; ``triangles`` uint32 (T, 3) indices into ``points``, wound
+    so that front faces look outwards (the browser culls back faces);
     ``vertex_element`` uint32 (V,) index into ``ids`` of each vertex; ``key`` identifies the content.
     """
 
@@ -65,7 +68,9 @@ class ViewerGeometry:
 def viewer_geometry(meshes: Mapping[str, Any], key: str = "") -> ViewerGeometry:
     """Merge ``{GlobalId: Mesh}`` into one point and triangle array (element order: mapping order).
 
-    Elements without triangles are left out. ``key`` names the content (e.g. the model's cache key);
+    The triangles are made safe for back-face culling (:func:`twin.viz.scene.orient_for_culling`:
+    closed meshes wound outwards, open ones get each triangle a second time reversed). Elements
+    without triangles are left out. ``key`` names the content (e.g. the model's cache key);
     when empty, a digest of the arrays is used.
     """
     ids: list[str] = []
@@ -85,9 +90,15 @@ def viewer_geometry(meshes: Mapping[str, Any], key: str = "") -> ViewerGeometry:
     if not ids:
         empty = np.zeros((0, 3))
         return ViewerGeometry((), empty.astype(np.float32), empty.astype(np.uint32), np.zeros(0, np.uint32), key or "empty")
-    points = np.concatenate(pts).astype(np.float32)
-    triangles = np.concatenate(tris).astype(np.uint32)
+    from twin.viz.scene import orient_for_culling
+
+    merged = np.concatenate(pts)
     vertex_element = np.concatenate(owner)
+    faces = np.concatenate(tris).astype(np.int64)
+    # the browser culls back faces: closed meshes wound outwards, open ones drawn from both sides
+    faces, _, _ = orient_for_culling(merged, faces, vertex_element[faces[:, 0]].astype(np.int64))
+    points = merged.astype(np.float32)
+    triangles = faces.astype(np.uint32)
     if not key:
         h = hashlib.sha256()
         for a in (points, triangles, vertex_element):
