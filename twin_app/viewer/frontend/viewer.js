@@ -169,7 +169,8 @@
     // Height bands (elements by the bottom of their box, about equal triangle counts): a band whose
     // elements are all solid (or all ghosts, or hidden) on a date leaves the other actor of the band
     // out of the draw, so most vertices go through one vertex shader, not two.
-    const bands = Math.max(1, Math.min(MAX_BANDS, Math.ceil(nTri / BAND_TRIANGLES)));
+    const per = (window.twinViewerOptions || {}).bandTriangles || BAND_TRIANGLES;    // (tests set it small)
+    const bands = Math.max(1, Math.min(MAX_BANDS, Math.ceil(nTri / per)));
     const order = Array.from({ length: nElements }, (_, e) => e);
     order.sort((a, b) => S.boxes[6 * a + 2] - S.boxes[6 * b + 2]);
     S.band = new Uint16Array(nElements);
@@ -347,7 +348,7 @@
     document.body.setAttribute("data-rendered", String(Number(document.body.getAttribute("data-rendered") || 0) + 1));
   }
 
-  window.twinViewer = { state: S, times: T, pick: pick };
+  window.twinViewer = { state: S, times: T, pick: pick, setColours: setColours };
   window.addEventListener("message", (event) => {
     const msg = event.data;
     if (!msg || msg.type !== "streamlit:render") return;
