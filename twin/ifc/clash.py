@@ -27,6 +27,7 @@ from twin.clash import Clash, ExcludeRule, Selector, clash_id
 from twin.clashgeom import (EPS, MeshInfo, _sat_depth, meets_interior, mesh_info, mesh_volume, min_distance, penetration,
                             points_inside, surfaces_cross, translated)
 from twin.errors import InputError
+from twin.gcpause import gc_paused
 from twin.model import BuildingModel, Element, Mesh
 
 __all__ = ["ClashRun", "detect_clashes", "run_clash", "candidate_pairs", "mesh_hash", "ifcclash_pairs", "subclass_test",
@@ -482,28 +483,7 @@ def _is_duplicate(ea: Element | None, eb: Element | None, a: MeshInfo, b: MeshIn
     return sa.shape == sb.shape and bool(np.all(sa == sb))
 
 
-def _gc_paused(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``fn`` with Python's cyclic garbage collector paused. A clash run builds hundreds of
-    thousands of small acyclic objects (pair keys, verdicts, clash records); every few hundred of
-    them the collector would walk the whole heap, which holds the model (element records and their
-    property dicts): about a third of a 20,000-element clearance run. Nothing is leaked: reference
-    counting frees everything as before, and the collector is back on when ``fn`` returns."""
-    import functools
-    import gc
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        if not gc.isenabled():
-            return fn(*args, **kwargs)
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            gc.enable()
-    return run
-
-
-@_gc_paused
+@gc_paused
 def detect_clashes(
     model: BuildingModel,
     a_ids: Sequence[str],

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from twin.errors import InputError, MissingFileError
+from twin.gcpause import gc_paused
 from twin.ifc import cache as _cache
 from twin.ifc.geometry import Progress, settings_digest, tessellate
 from twin.ifc.reader import FileRecords, file_sha256, open_ifc, read_file, select_elements
@@ -180,6 +181,7 @@ def _engine_version() -> str:
     return str(ifcopenshell.version)
 
 
+@gc_paused
 def load_model(
     paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
     *,
