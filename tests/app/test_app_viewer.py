@@ -78,3 +78,44 @@ def test_vtk_js_licence_is_in_notice():
 
     notice = (ROOT / "NOTICE").read_text()
     assert "vtk.js" in notice and "BSD-3-Clause" in notice
+
+
+def _component_message(at) -> tuple[dict, dict[str, bytes]]:
+    import json
+
+    proto = at.get("component_instance")[0].proto
+    return json.loads(proto.json_args), {a.key: a.bytes for a in proto.special_args}
+
+
+def test_4d_vtkjs_view_sends_the_library_colours_of_the_date_and_geometry_only_once(page_test, demo):
+    """The 4D page's vtk.js view: per-element RGBA of the date (the library's appearance profile),
+    the counts of that date, and the geometry left out once the browser says it holds it."""
+    from datetime import datetime, time, timedelta
+
+    from tests.app.test_app_pages import metrics, no_problem
+    from twin.fourd import build_timeline
+    from twin.viz.appearance import appearance_arrays, material_colours
+
+    at = page_test("fourd", demo.project).run()
+    at.radio(key="fourd_mode").set_value("Interactive 3D (vtk.js)").run()
+    no_problem(at)
+    args, data = _component_message(at)
+    assert set(data) == {"points", "triangles", "vertex_element", "colours"}
+    ids = args["ids"]
+    day = min(w.start for w in demo.windows.values()).date() + timedelta(days=40)
+    at.session_state["_twin_viewer_fourd_viewer"] = {"loaded": args["geometry_key"], "picked": None, "clicks": 0}
+    at.slider(key="fourd_at").set_value(datetime.combine(day, time(0))).run()
+    no_problem(at)
+    args, data = _component_message(at)
+    assert set(data) == {"colours"} and args["ids"] is None          # the browser holds the geometry
+    when = datetime.combine(day, time(12))
+    links = [(a, g) for a, g in demo.resolved.links.pairs if a in demo.windows]
+    states = build_timeline(demo.windows, links, ids).state_at(when)
+    rgb, opacity = appearance_arrays(states, material_colours(ids, demo.model.elements))
+    expected = element_colours(rgb, opacity)
+    sent = np.frombuffer(data["colours"], dtype=np.uint8).reshape(-1, 4)
+    assert np.array_equal(sent, expected)
+    assert 0 < int((sent[:, 3] == 255).sum()) < len(ids)             # some built, some not yet
+    counts = states.count()
+    m = metrics(at)
+    assert m["Complete"] == str(counts["complete"]) and m["Not started"] == str(counts["not_started"])

@@ -60,15 +60,20 @@ def show_frame(project: Any, at: datetime, colour_by: str, view_name: str, resul
     return png_bytes(image), info
 
 
-def _interactive(project: Any, data: Any, at: datetime) -> None:
-    from twin.viz.appearance import appearance_arrays, material_colours
+def _interactive(project: Any, data: Any, at: datetime) -> Any:
+    """The vtk.js view at ``at``: sends one RGBA colour per element (the browser keeps the geometry).
+    Returns the FrameInfo of the date (counts, activities under way) without touching the offscreen
+    scene: a slider move costs the state vector and n x 4 bytes, nothing per vertex."""
+    from twin.fourd import get_active_tasks
+    from twin.viz.appearance import appearance_arrays
+    from twin.viz.frames import FrameInfo
     from twin_app.loaders import get_geometry, get_view
     from twin_app.viewer import element_colours, viewer
 
-    handle = get_view(project, FRAME_SIZE, "iso")
+    view = get_view(project, FRAME_SIZE, "iso").view
     geometry = get_geometry(project)
-    states = handle.view.timeline.state_at(at)
-    rgb, opacity = appearance_arrays(states, material_colours(states.element_ids, data.model.elements))
+    states = view.timeline.state_at(at, view.late_after)
+    rgb, opacity = appearance_arrays(states, view.scene.material_rgb, view.scene.profile)
     index = {g: i for i, g in enumerate(states.element_ids)}
     order = np.array([index.get(g, -1) for g in geometry.ids])
     ok = order >= 0
@@ -79,6 +84,7 @@ def _interactive(project: Any, data: Any, at: datetime) -> None:
         acts = [a for a, g in data.links if g == picked]
         el = data.model.elements.get(picked)
         st.caption(f"Selected {el.name if el else picked} ({picked}): activities {', '.join(acts) or 'none'}")
+    return FrameInfo(at, states.count(), tuple(w.activity_id for w in get_active_tasks(view.windows, at)))
 
 
 def _active_table(data: Any, info: Any, at: datetime) -> list[dict[str, Any]]:
@@ -164,8 +170,7 @@ def render() -> None:
 
     if mode.startswith("Interactive"):
         with slot.container():
-            _interactive(project, data, at)
-        info = get_view(project, FRAME_SIZE, "iso").call(lambda view: view.show(at))
+            info = _interactive(project, data, at)
     else:
         with progress("Preparing the 3D scene") as update:
             get_view(project, FRAME_SIZE, view_name, update)
