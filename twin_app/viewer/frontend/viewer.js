@@ -164,7 +164,6 @@
       tc[2 * v] = ((e % w) + 0.5) / w;
       tc[2 * v + 1] = (Math.floor(e / w) + 0.5) / h;
     }
-    const tcoords = vtk.Common.Core.vtkDataArray.newInstance({ name: "element", numberOfComponents: 2, values: tc });
     indexForPicking(nElements);
     // Height bands (elements by the bottom of their box, about equal triangle counts): a band whose
     // elements are all solid (or all ghosts, or hidden) on a date leaves the other actor of the band
@@ -182,22 +181,35 @@
     }
     const sizes = new Uint32Array(bands);
     for (let e = 0; e < nElements; e++) sizes[S.band[e]] += S.elementStart[e + 1] - S.elementStart[e];
+    // each band gets its own compact points (vtk.js walks a polydata's whole point array per actor)
     S.parts = [];
+    const stamp = new Int32Array(nPoints).fill(-1), local = new Uint32Array(nPoints);
     for (let k = 0; k < bands; k++) {
       const cells = new Uint32Array(4 * sizes[k]);
-      let j = 0;
+      const bandPoints = [], bandTc = [];
+      let j = 0, m = 0;
       for (let e = 0; e < nElements; e++) {
         if (S.band[e] !== k) continue;
         for (let i = S.elementStart[e]; i < S.elementStart[e + 1]; i++) {
           const t = S.elementTriangles[i];
-          cells[j] = 3; cells[j + 1] = triangles[3 * t]; cells[j + 2] = triangles[3 * t + 1]; cells[j + 3] = triangles[3 * t + 2];
+          cells[j] = 3;
+          for (let c = 0; c < 3; c++) {
+            const v = triangles[3 * t + c];
+            if (stamp[v] !== k) {
+              stamp[v] = k; local[v] = m++;
+              bandPoints.push(points[3 * v], points[3 * v + 1], points[3 * v + 2]);
+              bandTc.push(tc[2 * v], tc[2 * v + 1]);
+            }
+            cells[j + 1 + c] = local[v];
+          }
           j += 4;
         }
       }
       const polydata = vtk.Common.DataModel.vtkPolyData.newInstance();
-      polydata.getPoints().setData(points, 3);
+      polydata.getPoints().setData(Float32Array.from(bandPoints), 3);
       polydata.getPolys().setData(cells);
-      polydata.getPointData().setTCoords(tcoords);
+      polydata.getPointData().setTCoords(vtk.Common.Core.vtkDataArray.newInstance({
+        name: "element", numberOfComponents: 2, values: Float32Array.from(bandTc) }));
       S.parts.push({ solid: makeActor(polydata, true), glass: makeActor(polydata, false) });
     }
   }
