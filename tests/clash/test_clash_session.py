@@ -304,3 +304,19 @@ def test_the_app_reclashes_a_changed_project_through_its_kept_session(tmp_path, 
     assert doc2["stats"]["incremental"] is True and doc2["stats"]["changed"] == 0 and doc2["stats"]["computed"] == 0
     full = run_clash([second.scenario.path], "IfcDuctSegment,IfcPipeSegment", "*", use_cache=False)
     assert doc2["clashes"] == full["clashes"]
+
+
+def test_a_failed_rerun_leaves_a_session_that_still_gives_the_full_result(monkeypatch):
+    model = random_model(8)
+    ids = [*model.meshes]
+    s = ClashSession(model, ids)
+    moved_model = with_meshes(model, E002=moved(model.meshes["E002"], (0.5, 0.5, 0)))
+
+    def boom(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(clash_session, "_judge_indexed", boom)
+    with pytest.raises(KeyboardInterrupt):
+        s.rerun(moved_model, ids)
+    monkeypatch.undo()
+    assert_same_as_full(s.rerun(moved_model, ids), moved_model, ids)

@@ -139,6 +139,20 @@ class ClashSession:
         self.mode, self.tolerance, self.clearance = mode, tolerance, clearance
         self.exclude, self.is_a = tuple(exclude), is_a
         self.margin = {"hard": EPS, "touch": max(tolerance, EPS), "clearance": clearance}[mode]
+        # verdicts by mesh-hash pair (before the duplicate test, which depends on the records), and
+        # prepared meshes: functions of the meshes alone, kept whatever happens
+        self._verdicts: dict[bytes, Any] = {}
+        self._infos: dict[bytes, MeshInfo] = {}
+        self._shapes: dict[bytes, MeshInfo] = {}
+        self._disk = PairCache.for_settings(Path(pair_cache), mode, tolerance, clearance) if pair_cache else None
+        self._reset()
+        self.run = self._update(model, a_ids, b_ids, extra, progress, first=True)
+        if self._disk is not None:
+            self._disk.save()
+            self._disk = None         # re-runs keep their few new verdicts in memory only
+
+    def _reset(self) -> None:
+        """Forget the previous run (the next one then starts from nothing), keeping verdicts."""
         # rows: one per element in the run (dead rows have alive False and infinite boxes)
         self._row: dict[str, int] = {}
         self._gid: list[str | None] = []
@@ -150,10 +164,6 @@ class ClashSession:
         self._mesh: dict[str, Mesh] = {}
         self._element: dict[str, Element | None] = {}
         self._hash: dict[str, bytes] = {}
-        # verdicts by mesh-hash pair (before the duplicate test, which depends on the records)
-        self._verdicts: dict[bytes, Any] = {}
-        self._infos: dict[bytes, MeshInfo] = {}
-        self._shapes: dict[bytes, MeshInfo] = {}
         # clashes: sorted ids and records side by side, record by pair, pairs by element
         self._ids: list[str] = []
         self._recs: list[Clash] = []
@@ -165,12 +175,7 @@ class ClashSession:
         self._sel: tuple | None = None
         self._no_mesh: set[str] = set()
         self._no_mesh_text: str | None = None
-        self._disk = PairCache.for_settings(Path(pair_cache), mode, tolerance, clearance) if pair_cache else None
         self.run = ClashRun(())
-        self.run = self._update(model, a_ids, b_ids, extra, progress, first=True)
-        if self._disk is not None:
-            self._disk.save()
-            self._disk = None         # re-runs keep their few new verdicts in memory only
 
     # ------------------------------------------------------------------------------- public
 
@@ -188,7 +193,11 @@ class ClashSession:
         Parameters are those of :func:`~twin.ifc.clash.detect_clashes` (the session's settings are
         kept). Returns the same ClashRun as a full ``detect_clashes`` of ``model``, with re-run stats.
         """
-        self.run = self._update(model, a_ids, b_ids, extra, progress, first=False)
+        try:
+            self.run = self._update(model, a_ids, b_ids, extra, progress, first=False)
+        except BaseException:
+            self._reset()             # half-patched state: the next run starts from nothing
+            raise
         return self.run
 
     def same_settings(self, mode: str, tolerance: float, clearance: float, exclude: Sequence[ExcludeRule] = ()) -> bool:

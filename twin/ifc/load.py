@@ -160,6 +160,8 @@ def _tessellate_changed(ifc_file: Any, p: Path, label: str, directory: Path, set
             salt=f"{ifc_file.schema}|{digest}|{_engine_version()}")
     except (ValueError, OSError, RuntimeError):
         prints = None
+    if prints is not None and len(prints) != len(wanted):
+        prints = None            # GlobalIds repeated in the file: which copy a mesh belongs to is unclear
     old_key = _cache.load_latest(directory, _cache.latest_key(p, digest)) if prints else None
     old_prints = _cache.load_fingerprints(directory, old_key) if old_key else None
     old = _cache.load_meshes_entry(directory, old_key) if old_prints else None
