@@ -296,3 +296,31 @@ def test_the_viewer_redraws_after_page_changes(page, server):
     assert_not_blank(pixels(frame.locator("canvas").first.screenshot()), "the model view after coming back")
     assert viewer_mounts(page) == 3, "a viewer was remounted by a rerun (one frame per page visit expected)"
     assert_no_exception(page)
+
+
+def test_two_sessions_at_once_each_keep_one_viewer_and_their_project(page, browser, server):
+    """Two browser sessions on one server open the Model page and switch to 4D at the same time: each
+    draws one viewer (the registry's model and geometry are shared, the sessions' state is not) and
+    the 4D page shows the linked plan in both."""
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        second = other.new_page()
+        second.set_default_timeout(WAIT_MS)
+        second.add_init_script(COUNT_MOUNTS)
+        sessions = [page, second]
+        for pg in sessions:
+            pg.goto(f"{server}/model")
+        for pg in sessions:
+            pg.get_by_role("heading", name="Model", exact=True).wait_for()
+            viewer_frame(pg).locator("body[data-rendered]").wait_for()
+        for pg in sessions:
+            pg.get_by_role("link", name="4D").click()
+        for i, pg in enumerate(sessions):
+            pg.get_by_role("heading", name="4D", exact=True).wait_for()
+            pg.get_by_role("heading", name="Planned vs simulated").wait_for()
+            wait_idle(pg)
+            assert "No element is linked" not in pg.locator("body").inner_text(), f"session {i}: the 4D page lost its links"
+            assert viewer_mounts(pg) == 1, f"session {i}: the Model page's viewer was remounted"
+            assert_no_exception(pg)
+    finally:
+        other.close()
