@@ -558,19 +558,11 @@ def detect_clashes(
     out: list[Clash] = []
     open_meshes: set[str] = set()
     index = {g: x for x, g in enumerate(ids)}
-    keys: list[bytes] = []
-    verdicts: list[Any] = []
-    misses: list[int] = []
     for x in np.unique(pairs).tolist():
         hashes[x] = mesh_hash(meshes[ids[x]])
-    for k, (i, j) in enumerate(pairs.tolist()):
-        ha, hb = hashes[i], hashes[j]
-        key = ha + hb if ha <= hb else hb + ha
-        keys.append(key)
-        v = cache.get(key)
-        verdicts.append(v)
-        if v is _MISS:
-            misses.append(k)
+    keys = [hashes[i] + hashes[j] if hashes[i] <= hashes[j] else hashes[j] + hashes[i] for i, j in pairs.tolist()]
+    verdicts = [cache.get(key) for key in keys]
+    misses = [k for k, v in enumerate(verdicts) if v is _MISS]
     cached = len(pairs) - len(misses)
     computed = len(misses)
 
