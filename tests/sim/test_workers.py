@@ -128,3 +128,16 @@ def test_importing_the_driver_pulls_in_no_heavy_modules():
             "{'scipy', 'pandas', 'rich', 'simpy', 'typer', 'networkx', 'dask', 'distributed', 'ifcopenshell'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_bigger_pool_serves_a_smaller_request():
+    pool, _ = workers.get_pool(2)
+    again, new = workers.get_pool(1)
+    assert again is pool and not new
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc heap tuning is Linux-only")
+def test_a_worker_heap_is_prepared_in_its_own_process():
+    code = "from twin.sim.workers import _prepare_heap; print(_prepare_heap(8))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True"

@@ -257,10 +257,11 @@ def run_monte_carlo(
     chunks = _chunks(runs, chunk_size or _chunk_size(runs, workers, path))
     local_pool = scheduler is None and workers > 1 and len(chunks) > 1
     if local_pool:  # workers boot (forkserver) while this process runs the CPM and prepares the plan
-        from twin.sim.workers import get_pool, warm_up
-        pool, new = get_pool(workers)
+        from twin.sim.workers import HEAP_MB, get_pool, warm_up
+        heap = len(chunks[0]) * len(config.schedule.activities) * 48 >> 20 if path == "vectorised" else 0
+        pool, new = get_pool(min(workers, len(chunks)), min(heap, HEAP_MB))  # ~6 int64 arrays per chunk
         if new:
-            warm_up(pool, workers)
+            warm_up(pool, min(workers, len(chunks)))
     cpm, window = _cpm_window(config)
     t0 = time.perf_counter()
     parts: list[dict[str, Any]] = []

@@ -53,29 +53,31 @@ def _context():
     return mp.get_context("spawn")
 
 
-def get_pool(workers: int) -> tuple[ProcessPoolExecutor, bool]:
-    """The process's pool of ``workers`` processes, and whether it was just created.
+def get_pool(workers: int, heap_mb: int = 0) -> tuple[ProcessPoolExecutor, bool]:
+    """The process's pool of at least ``workers`` processes, and whether it was just created.
 
-    Created on first use and reused afterwards; asking for another size replaces it. Workers start
-    when tasks are submitted: :func:`warm_up` submits no-op tasks so that they boot while the caller
-    prepares its work.
+    Created on first use and reused afterwards (a bigger pool serves a smaller request); asking for
+    more workers replaces it. ``heap_mb``: memory each new worker readies for its first chunk
+    (:func:`_prepare_heap`; 0 for none). Workers start when tasks are submitted: :func:`warm_up`
+    submits no-op tasks so that they boot while the caller prepares its work.
     """
     pool = _POOL.get("executor")
-    if (pool is not None and _POOL["workers"] == workers and _POOL["pid"] == os.getpid()
+    if (pool is not None and _POOL["workers"] >= workers and _POOL["pid"] == os.getpid()
             and not getattr(pool, "_broken", False)):
         return pool, False
     shutdown_pool()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_init_worker,
-                               initargs=(os.getpid(),))
+                               initargs=(os.getpid(), heap_mb))
     _POOL.update(executor=pool, workers=workers, pid=os.getpid())
     return pool, True
 
 
-def _init_worker(parent: int) -> None:
+def _init_worker(parent: int, heap_mb: int) -> None:
     """Pool worker initializer: :func:`_watch_parent`, then :func:`_prepare_heap` (this runs while
     the parent prepares the work, so the worker's first chunk finds its memory ready)."""
     _watch_parent(parent)
-    _prepare_heap()
+    if heap_mb > 0:
+        _prepare_heap(heap_mb)
 
 
 def _watch_parent(pid: int, every_s: float = 1.0) -> None:
@@ -105,14 +107,15 @@ HEAP_MB = 256
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 
 
-def _prepare_heap(mb: int = HEAP_MB) -> bool:
+def _prepare_heap(mb: int) -> bool:
     """Keep big arrays on this worker's heap and touch ``mb`` MiB of it now (glibc only).
 
     A chunk of HS2 replications allocates ~200 MB of arrays. By default glibc maps arrays above
     32 MiB afresh and gives freed memory back, so a new worker's first chunk paid ~48,000 page faults
     (about 0.25 s; more on a busy machine). With the mmap threshold raised the arrays come from the
     heap, which is kept (trim threshold) and touched here, while the worker would otherwise wait.
-    Costs ``mb`` MiB of memory per idle worker. Returns whether it applied (not on other C libraries).
+    Costs up to ``2 * mb`` MiB of memory per idle worker (the driver asks for at most
+    :data:`HEAP_MB`, less for small networks). Returns whether it applied (not on other C libraries).
     """
     if not sys.platform.startswith("linux"):
         return False
