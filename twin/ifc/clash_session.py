@@ -43,7 +43,7 @@ from twin.model import BuildingModel, Element, Mesh
 
 __all__ = ["ClashSession"]
 
-_ELEMENT_FIELDS = tuple(f.name for f in fields(Element))
+_ELEMENT_VALUES = operator.attrgetter(*(f.name for f in fields(Element)))     # record -> tuple of its fields
 
 
 def _same_element(x: Element | None, y: Element | None) -> bool:
@@ -52,7 +52,7 @@ def _same_element(x: Element | None, y: Element | None) -> bool:
         return True
     if x is None or y is None:
         return False
-    return all(getattr(x, f) == getattr(y, f) for f in _ELEMENT_FIELDS)
+    return _ELEMENT_VALUES(x) == _ELEMENT_VALUES(y)
 
 
 def _judge_indexed(pairs, meshes, info_of, mode, tolerance, clearance, progress) -> list[Any]:
