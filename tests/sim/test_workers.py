@@ -16,6 +16,7 @@ from twin.sim.config import SimConfig, Uncertainty, sample_durations
 from twin.sim.fastcal import TabulatedCalendar, share_tables, tabulate
 from twin.sim.montecarlo import release, run_monte_carlo
 from twin.sim.network import compile_network
+from twin.sim.resources import Demand, ResourcePool
 from twin.sim.vectorised import forward_runs
 from twin.worktime import full_day_calendar
 
@@ -141,3 +142,15 @@ def test_a_worker_heap_is_prepared_in_its_own_process():
     code = "from twin.sim.workers import _prepare_heap; print(_prepare_heap(8))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "True"
+
+
+@needs_shm
+def test_a_scenario_whose_plan_was_dropped_runs_again_on_the_pool():
+    first = _config()
+    expected = run_monte_carlo(first, runs=20, seed=2, workers=1)
+    run_monte_carlo(first, runs=20, seed=2, workers=2, chunk_size=5)
+    for k in range(2):  # SimPy scenarios push its plan out (two are kept), removing its shared tables
+        crews = SimConfig(_schedule(), name=f"crews {k}", pools=(ResourcePool("crew", capacity=1),),
+                          demands={"A": Demand(crews={"crew": 1}), "C": Demand(crews={"crew": 1})})
+        assert run_monte_carlo(crews, runs=10, seed=1, workers=2, chunk_size=5).path == "simpy"
+    assert _same(expected, run_monte_carlo(first, runs=20, seed=2, workers=2, chunk_size=5))

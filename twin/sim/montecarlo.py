@@ -191,13 +191,12 @@ def _write_rows(out: tuple[str, int, int], runs: NDArray[np.int64], start: NDArr
 def release() -> None:
     """Forget this process's prepared networks and worker plans (removing their shared files) and
     end the worker pool; the next run starts afresh. Safe to call at any time (not during a run)."""
-    from twin.sim.workers import remove_file, shutdown_pool
+    from twin.sim.workers import shutdown_pool
 
-    _CACHE.clear()
     for plan in _PLANS.values():
-        for f in plan["files"]:
-            remove_file(f)
+        _drop(plan)
     _PLANS.clear()
+    _CACHE.clear()
     shutdown_pool()
 
 
@@ -315,14 +314,22 @@ def _plan(config: SimConfig, path: str, window: tuple[int, int] | None) -> dict[
             files.append(share_tables(prep))
         except OSError:
             prep = None
-    plan = {"config": config, "token": uuid.uuid4().hex, "files": files,
+    plan = {"config": config, "token": uuid.uuid4().hex, "files": files, "prep": prep,
             "blob": pickle.dumps((config, prep, window), protocol=pickle.HIGHEST_PROTOCOL)}
     _PLANS[key] = plan
     while len(_PLANS) > _KEEP:
-        from twin.sim.workers import remove_file
-        for f in _PLANS.pop(next(iter(_PLANS)))["files"]:
-            remove_file(f)
+        _drop(_PLANS.pop(next(iter(_PLANS))))
     return plan
+
+
+def _drop(plan: dict[str, Any]) -> None:
+    """Remove a plan's shared files, and forget its network here too (its tables name those files)."""
+    from twin.sim.workers import remove_file
+
+    for f in plan["files"]:
+        remove_file(f)
+    if plan["prep"] is not None and any(hit[1] is plan["prep"] for hit in _CACHE.values()):
+        _CACHE.clear()
 
 
 def _run_pool(pool, config: SimConfig, chunks, seed: int, path: str, window, done) -> Any:
