@@ -315,7 +315,7 @@ def test_a_failed_rerun_leaves_a_session_that_still_gives_the_full_result(monkey
     def boom(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(clash_session, "_judge_indexed", boom)
+    monkeypatch.setattr(clash_session, "_judge_many", boom)
     with pytest.raises(KeyboardInterrupt):
         s.rerun(moved_model, ids)
     monkeypatch.undo()

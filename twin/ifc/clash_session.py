@@ -37,12 +37,13 @@ import numpy as np
 from twin.clash import Clash, ExcludeRule, clash_id
 from twin.clashgeom import EPS, MeshInfo
 from twin.errors import InputError
-from twin.ifc.clash import (_MISS, ClashRun, PairCache, _batch_convex, _info, _is_duplicate, _judge, _shallow,
-                            candidate_pairs, mesh_hash)
+from twin.ifc.clash import (_MISS, ClashRun, PairCache, _info, _is_duplicate, _judge_many, _shallow, candidate_pairs,
+                            mesh_hash)
 from twin.model import BuildingModel, Element, Mesh
 
 __all__ = ["ClashSession"]
 
+_DIRECT_LIMIT = 512          # changed elements up to this many: direct box test; more: the grid
 _ELEMENT_VALUES = operator.attrgetter(*(f.name for f in fields(Element)))     # record -> tuple of its fields
 
 
@@ -53,27 +54,6 @@ def _same_element(x: Element | None, y: Element | None) -> bool:
     if x is None or y is None:
         return False
     return _ELEMENT_VALUES(x) == _ELEMENT_VALUES(y)
-
-
-def _judge_indexed(pairs, meshes, info_of, mode, tolerance, clearance, progress) -> list[Any]:
-    """Verdicts for index pairs (p, 2) into ``meshes`` by the narrow phase ``detect_clashes`` uses."""
-    from twin.ifc import clash as _clash
-
-    many = getattr(_clash, "_judge_many", None)
-    if many is not None:
-        return many(pairs, meshes, info_of, mode, tolerance, clearance, progress)
-    items = [(info_of(i), info_of(j)) for i, j in pairs.tolist()]
-    batch = [k for k, (a, b) in enumerate(items) if mode != "touch" and a.convex and b.convex]
-    early = dict(zip(batch, _batch_convex([items[k] for k in batch], mode, tolerance, clearance)))
-    out = []
-    for k, (a, b) in enumerate(items):
-        v = early.get(k, _MISS)
-        out.append(_judge(mode, a, b, tolerance, clearance) if v is _MISS else v)
-        if progress and (k % 256 == 0 or k == len(items) - 1):
-            progress(k + 1, len(items))
-    return out
-
-_DIRECT_LIMIT = 512          # changed elements up to this many: direct box test; more: the grid
 
 
 class ClashSession:
@@ -491,7 +471,7 @@ class ClashSession:
             gids = list(dict.fromkeys(g for k in misses for g in todo[k][:2]))
             at = {g: x for x, g in enumerate(gids)}
             idx = np.array([(at[todo[k][0]], at[todo[k][1]]) for k in misses], dtype=np.int64)
-            raw = _judge_indexed(idx, [self._mesh[g] for g in gids], lambda x: info(gids[x]), mode, tol, clr, progress)
+            raw = _judge_many(idx, [self._mesh[g] for g in gids], lambda x: info(gids[x]), mode, tol, clr, progress)
             for k, v in zip(misses, raw):
                 # a kept verdict may already be there for a second pair of the same two meshes
                 verdicts[k] = self._verdicts.setdefault(todo[k][2], v)
