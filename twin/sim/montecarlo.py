@@ -203,11 +203,12 @@ def release() -> None:
 def _chunk_size(runs: int, workers: int, path: str) -> int:
     """Replications per task. Vectorised: at most 1,000 (bigger arrays cost page faults; smaller
     ones pay the per-activity Python overhead more often), in a multiple of ``workers`` chunks so
-    that every worker gets the same share. SimPy: at most 50, at least 4 tasks per worker."""
+    that every worker gets the same share. SimPy: at most 50, at least 8 tasks per worker (a task
+    costs little beside its runs, and small ones leave little for one worker to finish alone)."""
     if path == "vectorised":
         n = workers * -(-runs // (workers * 1000))
         return max(1, -(-runs // n))
-    return max(1, min(50, -(-runs // (workers * 4))))
+    return max(1, min(50, -(-runs // (workers * 8))))
 
 
 def _chunks(runs: int, size: int) -> list[NDArray[np.int64]]:
