@@ -18,6 +18,10 @@ sort, and one ``searchsorted`` per date column turns keys into clock minutes at 
 differences of offsets. The driving predecessors (for the longest path) are found afterwards, only
 along the path, by the general passes' own rule on clock minutes.
 
+The two loops (forward pass fused with the topological sort, backward pass) are written here in pure
+Python, the reference, and again in :mod:`twin.cpm_kernels` compiled with numba, which
+:func:`kernels_for` picks from a process's second schedule of 500+ activities on.
+
 The results are the general passes' results, date for date, float for float, same order, same path
 (``tests/test_cpm_arrays.py`` compares them on random networks and on single-calendar programmes).
 """
