@@ -18,8 +18,8 @@ sort, and one ``searchsorted`` per date column turns keys into clock minutes at 
 differences of offsets. The driving predecessors (for the longest path) are found afterwards, only
 along the path, by the general passes' own rule on clock minutes.
 
-The two loops (forward pass fused with the topological sort, backward pass) are written here in pure
-Python, the reference, and again in :mod:`twin.cpm_kernels` compiled with numba, which
+The two loops (forward pass fused with the topological sort, backward pass) are in pure Python in
+:mod:`twin.cpm_loops`, the reference, and again in :mod:`twin.cpm_kernels` compiled with numba, which
 :func:`kernels_for` picks from a process's second schedule of 500+ activities on.
 
 The results are the general passes' results, date for date, float for float, same order, same path
@@ -33,6 +33,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from twin import cpm_loops
 from twin.errors import ScheduleError
 from twin.schedule import ActivityType, Calendar, RelationType, Schedule
 from twin.worktime import HorizonError, WorkCalendar, from_minutes, to_minutes
@@ -40,7 +41,6 @@ from twin.worktime import HorizonError, WorkCalendar, from_minutes, to_minutes
 __all__ = ["compute_cpm_one_calendar", "why_not_one_calendar"]
 
 _NEG = -(1 << 62)
-_POS = 1 << 62
 _NOT_HERE = (ActivityType.LEVEL_OF_EFFORT, ActivityType.WBS_SUMMARY)
 _FM = ActivityType.FINISH_MILESTONE
 _MILESTONES = (ActivityType.START_MILESTONE, ActivityType.FINISH_MILESTONE)
@@ -248,122 +248,6 @@ def _key(cal: WorkCalendar, t: int, *, late: bool = False) -> int:
     return 2 * w if cal.at_offset(w, "finish") == t else 2 * w + 1
 
 
-# -- the passes ------------------------------------------------------------------------------------
-def _forward(n, ptr, succ, kind, lag, indeg, dur, types, ddk):
-    """Kahn's topological sort (the general passes' order: a stack, smallest index first) fused with
-    the forward pass on keys. Returns (order, early start keys, early finish keys), or None if the
-    links have a loop."""
-    sk = [ddk] * n      # latest start-type candidate (the data date to begin with)
-    fk = [_NEG] * n     # latest finish-type candidate
-    esk, efk = [0] * n, [0] * n
-    ready = [i for i in range(n) if not indeg[i]]
-    ready.reverse()
-    order: list[int] = []
-    pop, push, emit = ready.pop, ready.append, order.append
-    if kind is None and lag is None:  # FS links without lag: a successor may start at this finish
-        while ready:
-            i = pop()
-            emit(i)
-            d, s = dur[i], sk[i]
-            if d:
-                s |= 1                    # start reading of the offset
-                e = s + 2 * d - 1         # finish reading d minutes later
-            elif types[i] is _FM:
-                e = s
-            else:
-                s = e = s | 1
-            esk[i], efk[i] = s, e
-            for j in succ[ptr[i]:ptr[i + 1]]:
-                if e > sk[j]:
-                    sk[j] = e
-                indeg[j] -= 1
-                if not indeg[j]:
-                    push(j)
-    else:
-        while ready:
-            i = pop()
-            emit(i)
-            d, s, f = dur[i], sk[i], fk[i]
-            if d == 0:  # (milestones have no duration)
-                s = e = s if s > f else f
-                if types[i] is not _FM:  # a finish milestone keeps its reading, others start
-                    s = e = s | 1
-            else:
-                w = s >> 1
-                if f != _NEG and (f >> 1) - d > w:
-                    w = (f >> 1) - d
-                s, e = 2 * w + 1, 2 * (w + d)
-            esk[i], efk[i] = s, e
-            for k in range(ptr[i], ptr[i + 1]):
-                j = succ[k]
-                t = kind[k] if kind is not None else 0
-                g = lag[k] if lag is not None else 0
-                if t == 0:      # FS: from this finish (a lag reads as a finish)
-                    c = e if not g else 2 * ((e >> 1) + g)
-                elif t == 1:    # SS: from this start (a lag reads as a start)
-                    c = s if not g else 2 * ((s >> 1) + g) + 1
-                elif t == 2:    # FF
-                    c = e if not g else 2 * ((e >> 1) + g)
-                else:           # SF
-                    c = s if not g else 2 * ((s >> 1) + g)
-                if t < 2:
-                    if c > sk[j]:
-                        sk[j] = c
-                elif c > fk[j]:
-                    fk[j] = c
-                indeg[j] -= 1
-                if not indeg[j]:
-                    push(j)
-    if len(order) != n:
-        return None
-    return order, esk, efk
-
-
-def _backward(order, ptr, succ, kind, lag, dur, types, efk, endk, open_critical):
-    """Late start and finish keys (the general passes' backward rules for unstarted work)."""
-    n = len(dur)
-    lsk, lfk = [0] * n, [0] * n
-    simple = kind is None and lag is None
-    for i in reversed(order):
-        f = s = _POS
-        a, b = ptr[i], ptr[i + 1]
-        if simple:  # FS links without lag: finish by the successors' late starts
-            has_succ = a < b
-            for j in succ[a:b]:
-                if lsk[j] < f:
-                    f = lsk[j]
-        else:
-            has_succ = False
-            for k in range(a, b):
-                j = succ[k]
-                t = kind[k] if kind is not None else 0
-                g = lag[k] if lag is not None else 0
-                if t < 2:       # FS, SS: to the successor's late start (a lag reads as a start)
-                    c = lsk[j] if not g else 2 * ((lsk[j] >> 1) - g) + 1
-                else:           # FF, SF: to its late finish
-                    c = lfk[j] if not g else 2 * ((lfk[j] >> 1) - g)
-                if t == 0 or t == 2:
-                    has_succ = True
-                    if c < f:
-                        f = c
-                elif c < s:
-                    s = c
-        if not has_succ:
-            if endk < f:
-                f = endk
-            if open_critical and efk[i] < f:
-                f = efk[i]
-        d = dur[i]
-        if d == 0:
-            m = f if f < s else s
-            lsk[i] = lfk[i] = m & ~1 if types[i] is _FM else m
-        elif s != _POS and (s >> 1) + d <= f >> 1:
-            lsk[i], lfk[i] = s, 2 * ((s >> 1) + d)
-        else:
-            lsk[i], lfk[i] = (f & ~1) - 2 * d + 1, f & ~1
-    return lsk, lfk
-
-
 def _clock(cal: WorkCalendar, keys: np.ndarray) -> np.ndarray:
     """Clock minutes of keys, shape (n,) -> (n,)."""
     w = keys >> 1
@@ -421,14 +305,14 @@ def _end_key(cal: WorkCalendar, schedule: Schedule, ef_c: np.ndarray) -> int:
 def _passes_python(n, csr, dur, types, ddk, cal, schedule, opts):
     """Both passes with the Python loops: (order list, ES, EF, LS, LF keys, early clock minutes)."""
     ptr, succ, kind, lag, indeg = (x.tolist() if x is not None else None for x in csr)
-    fwd = _forward(n, ptr, succ, kind, lag, indeg, dur, types, ddk)
+    fwd = cpm_loops.forward(n, ptr, succ, kind, lag, indeg, dur, types, ddk)
     if fwd is None:
         return None
     order, esk, efk = fwd
     ES, EF = np.fromiter(esk, dtype=np.int64, count=n), np.fromiter(efk, dtype=np.int64, count=n)
     es_c, ef_c = _clock(cal, ES), _clock(cal, EF)
-    lsk, lfk = _backward(order, ptr, succ, kind, lag, dur, types, efk, _end_key(cal, schedule, ef_c),
-                         opts.open_ends_critical)
+    lsk, lfk = cpm_loops.backward(order, ptr, succ, kind, lag, dur, types, efk, _end_key(cal, schedule, ef_c),
+                                  opts.open_ends_critical)
     LS, LF = np.fromiter(lsk, dtype=np.int64, count=n), np.fromiter(lfk, dtype=np.int64, count=n)
     return order, ES, EF, LS, LF, es_c, ef_c
 

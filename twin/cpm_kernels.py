@@ -1,8 +1,8 @@
 """numba-compiled loops of the one-calendar CPM engine (:mod:`twin.cpm_arrays`).
 
-Line for line the pure-Python ``_forward`` and ``_backward`` of :mod:`twin.cpm_arrays` (which stay the
-reference: ``tests/test_cpm_arrays.py`` runs both on the same networks and compares every key), on
-int64 arrays instead of lists. Importing this module imports numba; :mod:`twin.cpm_arrays` does so
+Line for line the pure-Python :func:`twin.cpm_loops.forward` and :func:`twin.cpm_loops.backward`
+(which stay the reference: ``tests/test_cpm_arrays.py`` runs both on the same networks and compares
+every result), on int64 arrays instead of lists. Importing this module imports numba; :mod:`twin.cpm_arrays` does so
 only when it decides to use the kernels (see :func:`twin.cpm_arrays.kernels_for`), never at
 ``import twin``. Compiled code is cached on disk (``cache=True``), so a new process loads it instead
 of compiling it again; numba's own start-up (about 0.4 s of CPU) is still paid once per process.
