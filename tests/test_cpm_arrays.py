@@ -267,3 +267,17 @@ def test_importing_the_cpm_does_not_start_numba():
     code = ("import sys, twin.cpm, twin.cpm_arrays; from twin.cpm import compute_cpm; "
             "assert 'numba' not in sys.modules, 'numba imported'")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_a_failing_compiled_loop_falls_back_to_the_python_loops(monkeypatch):
+    import twin.cpm_arrays as ca
+
+    class Broken:
+        @staticmethod
+        def forward(*args):
+            raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(ca, "_jit_state", {"large_calls": 0, "kernels": Broken})
+    s = random_schedule(23)
+    assert_same(compute_cpm_one_calendar(s, kernels="numba"), compute_cpm(s, engine="passes"))
+    assert ca._jit_state["kernels"] is False and ca.kernels_for(10**6, "numba") is None

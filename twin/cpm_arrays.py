@@ -73,7 +73,7 @@ def kernels_for(n: int, kernels: str = "auto"):
     if _jit_state["kernels"] is None:
         try:
             import twin.cpm_kernels as cpm_kernels
-        except ImportError:  # numba missing or broken: the Python loops give the same result
+        except Exception:  # numba missing, broken, or no writable cache: the Python loops do the same
             _jit_state["kernels"] = False
         else:
             _jit_state["kernels"] = cpm_kernels
@@ -271,10 +271,16 @@ def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings, jit):
     dd = to_minutes(dd_dt)
     opts = schedule.options
     csr = _out_csr(n, links)
+    fwd = None
+    if jit is not None:
+        try:
+            fwd = _passes_compiled(jit, n, csr, dur, types, _key(cal, dd), cal, schedule, opts)
+        except HorizonError:
+            raise
+        except Exception:  # numba could not compile or load the kernels here: never again this process
+            _jit_state["kernels"], jit = False, None
     if jit is None:
         fwd = _passes_python(n, csr, dur.tolist(), types, _key(cal, dd), cal, schedule, opts)
-    else:
-        fwd = _passes_compiled(jit, n, csr, dur, types, _key(cal, dd), cal, schedule, opts)
     if fwd is None:
         return None
     order, ES, EF, LS, LF, es_c, ef_c = fwd
