@@ -281,3 +281,11 @@ def test_a_failing_compiled_loop_falls_back_to_the_python_loops(monkeypatch):
     s = random_schedule(23)
     assert_same(compute_cpm_one_calendar(s, kernels="numba"), compute_cpm(s, engine="passes"))
     assert ca._jit_state["kernels"] is False and ca.kernels_for(10**6, "numba") is None
+
+
+def test_link_types_as_strings_missing_lags_and_duplicate_links():
+    s = random_schedule(29, n=80)
+    rels = tuple(Relationship(r.pred, r.succ, r.type.value, r.lag_h or None) for r in s.relationships)
+    odd = replace(s, relationships=rels + rels[:5])
+    assert_same(compute_cpm_one_calendar(odd), compute_cpm(odd, engine="passes"))
+    assert_same(compute_cpm_one_calendar(odd, kernels="numba"), compute_cpm(odd, engine="passes"))
