@@ -289,7 +289,7 @@ def _run(schedule, ids, index, acts, types, links, cal, dd_dt, warnings, jit):
     tf, ff = _floats(opts, acts, links, ES >> 1, EF >> 1, LS >> 1, LF >> 1, int(EF.max()) >> 1)
     crit = tf <= opts.critical_float_h + 1e-9
     es_l, ef_l = es_c.tolist(), ef_c.tolist()
-    path = _longest_path(cal, links, last, es_l, ef_l, dur, types, dd)
+    path = _longest_path(cal, links, last, ES, EF, es_c, ef_c, dur, dd)
     if opts.critical == "longest_path":
         crit = np.zeros(n, dtype=bool)
         crit[path] = True
@@ -369,47 +369,55 @@ def _floats(opts, acts, links, es, ef, ls, lf, finish_w):
     return tf, ff
 
 
-def _longest_path(cal, links, last, es_c, ef_c, dur, types, dd) -> list[int]:
-    """Driving predecessors back from ``last``, each found by the general forward pass's rule on
-    clock minutes (the first link, in relationship order, that gives the latest date). ``es_c``,
-    ``ef_c``: early start and finish clock minutes, lists."""
-    P, S, K, L = links
-    into = _stable_order(S, len(dur))               # links by successor, in relationship order
-    ptr = np.zeros(len(dur) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(S, minlength=len(dur)), out=ptr[1:])
-    into, ptr = into.tolist(), ptr.tolist()
-    P = P.tolist()
-    K = K.tolist() if K is not None else None
-    L = L.tolist() if L is not None else None
+def _longest_path(cal, links, last, ES, EF, es_c, ef_c, dur, dd) -> list[int]:
+    """Driving predecessors back from ``last`` (see :func:`_drivers`)."""
+    drv = _drivers(cal, links, ES, EF, es_c, ef_c, dur, dd).tolist()
     path, seen = [last], {last}
-    while True:
-        i = path[-1]
-        start_c, fin_c, sdrv, fdrv = dd, _NEG, -1, -1
-        for k in into[ptr[i]:ptr[i + 1]]:
-            p = P[k]
-            t = K[k] if K is not None else 0
-            g = L[k] if L is not None else 0
-            if t < 2:
-                c = ef_c[p] if t == 0 else es_c[p]
-                if g:
-                    c = cal.add(c, g, "finish" if t == 0 else "start")
-                if c > start_c or (c == start_c and sdrv < 0):
-                    start_c, sdrv = c, p
-            else:
-                c = ef_c[p] if t == 2 else es_c[p]
-                if g:
-                    c = cal.add(c, g, "finish")
-                if c > fin_c:
-                    fin_c, fdrv = c, p
-        drv = fdrv if fin_c > start_c else sdrv
-        d = int(dur[i])
-        if d and types[i] is not _FM:
-            drv = sdrv
-            if fin_c > _NEG and cal.offset(fin_c) - d > cal.offset(start_c):
-                drv = fdrv
-        if drv < 0 or drv in seen:
-            break
-        path.append(drv)
-        seen.add(drv)
+    while drv[path[-1]] >= 0 and drv[path[-1]] not in seen:
+        path.append(drv[path[-1]])
+        seen.add(path[-1])
     path.reverse()
     return path
+
+
+def _drivers(cal, links, ES, EF, es_c, ef_c, dur, dd) -> np.ndarray:
+    """Driving predecessor of every activity (-1: none), shape (n,), by the general forward pass's
+    rule on clock minutes: the first link, in relationship order, giving the latest start (if not
+    before the data date ``dd``) or the latest finish; the finish side drives when it is later (no
+    duration) or leaves a later start (with one). ES, EF keys; es_c, ef_c clock minutes, arrays."""
+    P, S, K, L = links
+    n = dur.size
+    out = np.full(n, -1, dtype=np.int64)
+    if not P.size:
+        return out
+    K = np.zeros(P.size, dtype=np.int64) if K is None else K
+    from_finish = (K == 0) | (K == 2)                       # FS, FF
+    c = np.where(from_finish, ef_c[P], es_c[P])             # clock minute each link passes on
+    if L is not None:                                       # a lag moves the offset; SS reads a start
+        w = np.where(from_finish, EF[P] >> 1, ES[P] >> 1) + L
+        for side, sel in (("start", (L != 0) & (K == 1)), ("finish", (L != 0) & (K != 1))):
+            if sel.any():
+                c[sel] = cal.at_offsets(w[sel], side)
+    o = _stable_order(S, n)
+    S, P, c, to_start = S[o], P[o], c[o], (K < 2)[o]
+    best, first = [], []
+    for sel in (to_start, ~to_start):
+        m = np.full(n, _NEG, dtype=np.int64)
+        np.maximum.at(m, S[sel], c[sel])
+        hit = np.flatnonzero(sel & (c == m[S]))
+        succ, at = np.unique(S[hit], return_index=True)     # first link per successor
+        f = np.full(n, -1, dtype=np.int64)
+        f[succ] = P[hit[at]]
+        best.append(m)
+        first.append(f)
+    (m_start, m_fin), (sdrv, fdrv) = best, first
+    start_c = np.maximum(m_start, dd)
+    sdrv = np.where(m_start >= dd, sdrv, -1)
+    drv = np.where(m_fin > start_c, fdrv, sdrv)             # no duration: the later side drives
+    late = (dur > 0) & (m_fin > _NEG)
+    drv = np.where(dur > 0, sdrv, drv)
+    if late.any():                                          # with a duration: the later start drives
+        idx = np.flatnonzero(late)
+        wins = cal.offsets(m_fin[idx]) - dur[idx] > cal.offsets(start_c[idx])
+        drv[idx[wins]] = fdrv[idx[wins]]
+    return drv
