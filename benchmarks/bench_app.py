@@ -13,6 +13,9 @@ being loaded in the page. Side by side in the same run:
   rendered, the benchmark reads one pixel back from its WebGL context, which waits for the
   rasteriser. Also reported: the component's own marks (message received -> colours uploaded ->
   ``render()`` returned), the draw itself, and the CPU seconds chromium's processes used per move;
+* the viewer component alone in chromium (no Streamlit), this viewer beside the previous one
+  (``viewer.js`` of ``--reference-rev``, from git): the library's colours of the same dates posted
+  to the component's page, timed to pixels ready, with chromium's CPU seconds;
 * the server side of a slider move in the vtk.js view, in-process (Streamlit's AppTest running the
   4D page: the page script, state colours and the component's message), CPU and wall seconds;
 * the server side of a rendered frame measured in-process (``FourDView.render`` + PNG encoding),
@@ -21,10 +24,12 @@ being loaded in the page. Side by side in the same run:
 Targets (issue 7): slider -> updated 3D view under 1 s; per-frame render under 0.3 s.
 
     .venv/bin/python benchmarks/bench_app.py [--elements 10000] [--moves 8] [--folder DIR] [--views both|vtkjs|frame]
+        [--reference-rev REV]
 """
 from __future__ import annotations
 
 import argparse
+import http.server
 import os
 import signal
 import socket
@@ -225,6 +230,96 @@ def server_vtkjs(scen: Path, fractions: list[float]) -> tuple[list[float], list[
     return wall, cpu
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+REFERENCE_REV = "fd1066c"      # the last commit with the previous viewer (colours per vertex, cells split per date)
+
+
+def component_times(scen: Path, fractions: list[float], reference_rev: str) -> dict[str, dict[str, list[float]]]:
+    """The viewer component alone in chromium (no Streamlit), this viewer and the one of
+    ``reference_rev`` side by side: the same geometry and the library's colours of each date are
+    posted to its page; per slider move, the wall time to pixels ready (a one-pixel read-back waits
+    for the rasteriser) and the CPU seconds of chromium's processes; also the first draw."""
+    import base64
+    import functools
+    import shutil
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from twin.cpm import compute_cpm
+    from twin.fourd import build_timeline, task_windows
+    from twin.scenario import load_scenario, resolve
+    from twin.viz.appearance import appearance_arrays, material_colours
+    from twin_app.viewer import FRONTEND, element_colours, viewer_geometry
+
+    r = resolve(load_scenario(scen), geometry=True)
+    cpm = compute_cpm(r.schedule)
+    windows = task_windows(r.schedule, cpm.dates)
+    geometry = viewer_geometry(r.model.meshes, key="bench")
+    timeline = build_timeline(windows, r.links.pairs, geometry.ids)
+    material = material_colours(geometry.ids, r.model.elements)
+    colours = []
+    for f in fractions:
+        rgb, opacity = appearance_arrays(timeline.state_at(cpm.start + (cpm.finish - cpm.start) * f), material)
+        colours.append(base64.b64encode(element_colours(rgb, opacity).tobytes()).decode())
+    folders = {"this viewer": FRONTEND}
+    ref = Path(tempfile.mkdtemp(prefix="twin-viewer-ref-"))
+    try:
+        old = subprocess.run(["git", "show", f"{reference_rev}:twin_app/viewer/frontend/viewer.js"], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+        for name in ("index.html", "vtk.js"):
+            shutil.copy(FRONTEND / name, ref / name)
+        (ref / "viewer.js").write_bytes(old)
+        folders[f"viewer of {reference_rev}"] = ref
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"reference viewer {reference_rev} not available from git ({exc}): measuring this viewer only")
+    b64 = {k: base64.b64encode(getattr(geometry, k).tobytes()).decode() for k in ("points", "triangles", "vertex_element")}
+    send = """async (a) => {
+      const u8 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+      const args = { geometry_key: 'bench', height: 560, status: '', background: '#ffffff', camera_key: '', focus: null,
+                     colours: u8(a.colours) };
+      if (a.geometry) Object.assign(args, window.benchGeometry);
+      const t0 = performance.now();
+      window.dispatchEvent(new MessageEvent('message', { data: { type: 'streamlit:render', args: args } }));
+      const gl = document.querySelector('canvas').getContext('webgl2');
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
+      if (document.body.getAttribute('data-error')) throw new Error(document.body.getAttribute('data-error'));
+      return (performance.now() - t0) / 1000; }"""
+    out: dict[str, dict[str, list[float]]] = {}
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
+            for label, folder in folders.items():
+                handler = functools.partial(_QuietHandler, directory=str(folder))
+                server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+                threading.Thread(target=server.serve_forever, daemon=True).start()
+                page = b.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(900_000)
+                page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html")
+                res: dict[str, list[float]] = {"first": [], "wall": [], "cpu": []}
+                page.evaluate("""(g) => { const u8 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+                    window.benchGeometry = { ids: g.ids, points: u8(g.points), triangles: u8(g.triangles),
+                                             vertex_element: u8(g.vertex_element) }; }""", {"ids": list(geometry.ids), **b64})
+                cpu = _children_cpu(os.getpid())
+                res["first"].append(page.evaluate(send, {"colours": colours[0], "geometry": True}))
+                res["first_cpu"] = [_children_cpu(os.getpid()) - cpu]
+                for c in colours:
+                    cpu = _children_cpu(os.getpid())
+                    res["wall"].append(page.evaluate(send, {"colours": c, "geometry": None}))
+                    res["cpu"].append(_children_cpu(os.getpid()) - cpu)
+                out[label] = res
+                page.close()
+                server.shutdown()
+            b.close()
+    finally:
+        shutil.rmtree(ref, ignore_errors=True)
+    return out
+
+
 def stats(xs: list[float]) -> str:
     return f"median {statistics.median(xs):.3f} s, max {max(xs):.3f} s (n={len(xs)})"
 
@@ -235,6 +330,8 @@ def main() -> None:
     ap.add_argument("--moves", type=int, default=8)
     ap.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "twin-bench-app")
     ap.add_argument("--views", choices=["both", "vtkjs", "frame"], default="both")
+    ap.add_argument("--reference-rev", default=REFERENCE_REV,
+                    help="git revision whose viewer.js is measured beside this one, component alone (default: %(default)s)")
     a = ap.parse_args()
     scen, info = prepare(a.elements, a.folder)
     print(f"model: {info['elements']} elements, {info['meshes']} meshes, {info['triangles']} triangles")
@@ -244,6 +341,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="twin-bench-app-"))
     os.environ["TWIN_APP_DIR"] = str(work)
     vt_wall, vt_cpu = server_vtkjs(scen, fractions) if a.views != "frame" else ([], [])
+    alone = component_times(scen, fractions, a.reference_rev) if a.views != "frame" else {}
     proc, url = start_app(scen, work)
     try:
         times = browser_times(url, fractions, a.views)
@@ -266,6 +364,9 @@ def main() -> None:
     if vt_wall:
         print(f"server side of a vtk.js slider move, in-process (AppTest rerun of the 4D page): wall {stats(vt_wall)}; "
               f"CPU {stats(vt_cpu)}")
+    for label, res in alone.items():
+        print(f"component alone ({label}), a date posted -> pixels ready: {stats(res['wall'])}; chromium CPU "
+              f"{stats(res['cpu'])}; first draw with the geometry {res['first'][0]:.2f} s ({res['first_cpu'][0]:.2f} s CPU)")
     if server:
         print(f"server side of a rendered frame (FourDView.render + PNG), in-process: {stats(server)}")
 
