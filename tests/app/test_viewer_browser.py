@@ -170,3 +170,15 @@ def test_a_click_reports_the_element_under_the_cursor(page):
         value = page.evaluate("() => window.twinValues[window.twinValues.length - 1]")
         assert value["loaded"] == "boxes-click"
         assert value["picked"] == ("box3" if i == 3 else None)          # box2 is hidden: nothing there
+
+
+def test_an_empty_model_draws_the_background_without_an_error(page):
+    page.evaluate("""() => {
+      const e = new Uint8Array(0);
+      const args = { geometry_key: 'empty', height: %d, status: '', background: '#ffffff', camera_key: '', focus: null,
+                     colours: e, ids: [], points: e, triangles: e, vertex_element: e };
+      window.dispatchEvent(new MessageEvent('message', { data: { type: 'streamlit:render', args: args } }));
+    }""" % HEIGHT)
+    assert page.evaluate("() => document.body.getAttribute('data-error')") is None
+    assert shot(page).min() > 245
+    assert page.evaluate("() => window.twinViewer.pick(10, 10)") == -1
