@@ -150,7 +150,9 @@
     S.points = points; S.triangles = triangles; S.vertexElement = ve;
     if (S.parts) S.parts.forEach((p) => { S.renderer.removeActor(p.solid.actor); S.renderer.removeActor(p.glass.actor); });
     // the colour table: one texel per element, TEX_WIDTH texels a row
-    const w = Math.max(1, Math.min(TEX_WIDTH, nElements)), h = Math.max(1, Math.ceil(nElements / w));
+    let w = Math.max(1, Math.min(TEX_WIDTH, nElements));
+    while (Math.ceil(nElements / w) > 4096 && w < 4096) w *= 2;     // WebGL2 guarantees 2048, SwiftShader 8192
+    const h = Math.max(1, Math.ceil(nElements / w));
     S.textureData = new Uint8Array(4 * w * h);
     const scalars = vtk.Common.Core.vtkDataArray.newInstance({ name: "colours", numberOfComponents: 4, values: S.textureData });
     S.textureImage = vtk.Common.DataModel.vtkImageData.newInstance();
