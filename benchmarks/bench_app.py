@@ -119,8 +119,9 @@ def click_slider(page, fraction: float) -> None:
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
 
-def _children_cpu(root: int) -> float:
-    """CPU seconds (user + system) used so far by the processes under ``root`` (not root), from /proc."""
+def _tree_cpu(root: int, *, name: str = "", with_root: bool = False) -> float:
+    """CPU seconds (user + system) used so far by the processes under ``root`` (and root itself when
+    ``with_root``) whose command name contains ``name``, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
     parent: dict[int, int] = {}
     cpu: dict[int, float] = {}
@@ -129,19 +130,25 @@ def _children_cpu(root: int) -> float:
             continue
         try:
             with open(f"/proc/{d}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                head, tail = f.read().rsplit(")", 1)
         except OSError:
             continue
+        fields = tail.split()
         parent[int(d)] = int(fields[1])
-        cpu[int(d)] = (int(fields[11]) + int(fields[12])) / tick
+        if name in head.split("(", 1)[1]:
+            cpu[int(d)] = (int(fields[11]) + int(fields[12])) / tick
     total = 0.0
     for pid, c in cpu.items():
-        p = parent.get(pid)
+        p = pid if with_root else parent.get(pid)
         while p and p != root:
             p = parent.get(p)
-        if p == root and pid != root:
+        if p == root:
             total += c
     return total
+
+
+def _chromium_cpu() -> float:
+    return _tree_cpu(os.getpid(), name="chrom")
 
 
 # In the component's frame: wait for the rasteriser (reading one pixel back does), then report the
@@ -152,11 +159,11 @@ SYNC = """() => { const c = document.querySelector('canvas'); const gl = c.getCo
   return Object.assign({ drawn: performance.now(), origin: performance.timeOrigin }, t); }"""
 
 
-def browser_times(url: str, fractions: list[float], views: str) -> dict[str, list[float]]:
+def browser_times(url: str, fractions: list[float], views: str, server_pid: int) -> dict[str, list[float]]:
     from playwright.sync_api import sync_playwright
 
     out: dict[str, list[float]] = {"frame": [], "vtkjs": [], "first": [], "vtk_first": [], "arrive": [], "js": [], "draw": [],
-                                   "cpu": []}
+                                   "cpu": [], "server_cpu": []}
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=ARGS)
         page = b.new_page(viewport={"width": 1400, "height": 1000})
@@ -185,7 +192,7 @@ def browser_times(url: str, fractions: list[float], views: str) -> dict[str, lis
             body = frame.locator("body")
             for f in fractions:
                 n = int(body.get_attribute("data-rendered") or 0)
-                cpu = _children_cpu(os.getpid())
+                cpu, server = _chromium_cpu(), _tree_cpu(server_pid, with_root=True)
                 t, epoch = time.perf_counter(), time.time()
                 click_slider(page, f)
                 body.locator(f"xpath=self::*[number(@data-rendered) > {n}]").wait_for()
@@ -195,7 +202,8 @@ def browser_times(url: str, fractions: list[float], views: str) -> dict[str, lis
                 out["js"].append((marks["rendered"] - marks["received"]) / 1000)
                 out["draw"].append((marks["drawn"] - marks["rendered"]) / 1000)
                 wait_idle(page)
-                out["cpu"].append(_children_cpu(os.getpid()) - cpu)
+                out["cpu"].append(_chromium_cpu() - cpu)
+                out["server_cpu"].append(_tree_cpu(server_pid, with_root=True) - server)
         b.close()
     return out
 
@@ -304,13 +312,13 @@ def component_times(scen: Path, fractions: list[float], reference_rev: str) -> d
                 page.evaluate("""(g) => { const u8 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
                     window.benchGeometry = { ids: g.ids, points: u8(g.points), triangles: u8(g.triangles),
                                              vertex_element: u8(g.vertex_element) }; }""", {"ids": list(geometry.ids), **b64})
-                cpu = _children_cpu(os.getpid())
+                cpu = _chromium_cpu()
                 res["first"].append(page.evaluate(send, {"colours": colours[0], "geometry": True}))
-                res["first_cpu"] = [_children_cpu(os.getpid()) - cpu]
+                res["first_cpu"] = [_chromium_cpu() - cpu]
                 for c in colours:
-                    cpu = _children_cpu(os.getpid())
+                    cpu = _chromium_cpu()
                     res["wall"].append(page.evaluate(send, {"colours": c, "geometry": None}))
-                    res["cpu"].append(_children_cpu(os.getpid()) - cpu)
+                    res["cpu"].append(_chromium_cpu() - cpu)
                 out[label] = res
                 page.close()
                 server.shutdown()
@@ -344,7 +352,7 @@ def main() -> None:
     alone = component_times(scen, fractions, a.reference_rev) if a.views != "frame" else {}
     proc, url = start_app(scen, work)
     try:
-        times = browser_times(url, fractions, a.views)
+        times = browser_times(url, fractions, a.views, proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
@@ -360,7 +368,8 @@ def main() -> None:
               f"{stats(times['arrive'])}")
         print(f"  of which in the component: message -> render() returned: {stats(times['js'])}")
         print(f"  of which the draw (render() returned -> pixels ready): {stats(times['draw'])}   [target < 0.3 s]")
-        print(f"  chromium CPU per slider move (all its processes): {stats(times['cpu'])}")
+        print(f"  CPU per slider move: chromium (all its processes) {stats(times['cpu'])}; "
+              f"streamlit server {stats(times['server_cpu'])}")
     if vt_wall:
         print(f"server side of a vtk.js slider move, in-process (AppTest rerun of the 4D page): wall {stats(vt_wall)}; "
               f"CPU {stats(vt_cpu)}")
