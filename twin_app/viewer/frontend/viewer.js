@@ -189,32 +189,39 @@
     // each band gets its own compact points (vtk.js walks a polydata's whole point array per actor)
     S.parts = [];
     const stamp = new Int32Array(nPoints).fill(-1), local = new Uint32Array(nPoints);
+    const members = Array.from({ length: bands }, () => []);
+    for (let e = 0; e < nElements; e++) members[S.band[e]].push(e);
     for (let k = 0; k < bands; k++) {
+      let m = 0;                                  // the band's distinct points, to size its arrays
+      for (const e of members[k]) {
+        for (let i = S.elementStart[e]; i < S.elementStart[e + 1]; i++) {
+          for (let c = 0; c < 3; c++) {
+            const v = triangles[3 * S.elementTriangles[i] + c];
+            if (stamp[v] !== k) { stamp[v] = k; local[v] = m++; }
+          }
+        }
+      }
       const cells = new Uint32Array(4 * sizes[k]);
-      const bandPoints = [], bandTc = [];
-      let j = 0, m = 0;
-      for (let e = 0; e < nElements; e++) {
-        if (S.band[e] !== k) continue;
+      const bandPoints = new Float32Array(3 * m), bandTc = new Float32Array(2 * m);
+      let j = 0;
+      for (const e of members[k]) {
         for (let i = S.elementStart[e]; i < S.elementStart[e + 1]; i++) {
           const t = S.elementTriangles[i];
           cells[j] = 3;
           for (let c = 0; c < 3; c++) {
-            const v = triangles[3 * t + c];
-            if (stamp[v] !== k) {
-              stamp[v] = k; local[v] = m++;
-              bandPoints.push(points[3 * v], points[3 * v + 1], points[3 * v + 2]);
-              bandTc.push(tc[2 * v], tc[2 * v + 1]);
-            }
-            cells[j + 1 + c] = local[v];
+            const v = triangles[3 * t + c], l = local[v];
+            cells[j + 1 + c] = l;
+            bandPoints[3 * l] = points[3 * v]; bandPoints[3 * l + 1] = points[3 * v + 1]; bandPoints[3 * l + 2] = points[3 * v + 2];
+            bandTc[2 * l] = tc[2 * v]; bandTc[2 * l + 1] = tc[2 * v + 1];
           }
           j += 4;
         }
       }
       const polydata = vtk.Common.DataModel.vtkPolyData.newInstance();
-      polydata.getPoints().setData(Float32Array.from(bandPoints), 3);
+      polydata.getPoints().setData(bandPoints, 3);
       polydata.getPolys().setData(cells);
       polydata.getPointData().setTCoords(vtk.Common.Core.vtkDataArray.newInstance({
-        name: "element", numberOfComponents: 2, values: Float32Array.from(bandTc) }));
+        name: "element", numberOfComponents: 2, values: bandTc }));
       S.parts.push({ solid: makeActor(polydata, true), glass: makeActor(polydata, false) });
     }
   }
