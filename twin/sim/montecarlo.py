@@ -87,8 +87,9 @@ def run_chunk(runs: NDArray[np.int64], seed: int, path: str, config: SimConfig |
     ``window`` (clock minutes) is where the vectorised path tabulates its calendars. This is the
     task of the in-process and Dask paths; the local pool runs :func:`_pool_chunk`.
     """
-    cfg = config if config is not None else _STATE["config"]
-    return _simulate_chunk(cfg, _prepared(cfg, path, window), runs, seed, path)
+    if config is None:
+        raise InputError("run_chunk needs the scenario config")
+    return _simulate_chunk(config, _prepared(config, path, window), runs, seed, path)
 
 
 def _pool_chunk(token: str, blob: bytes, runs: NDArray[np.int64], seed: int, path: str,
