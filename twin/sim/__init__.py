@@ -14,7 +14,7 @@ from twin.sim.compare import compare_results, paired_difference
 from twin.sim.config import RiskEvent, SimConfig, Uncertainty, sample_durations, validate_config
 from twin.sim.distributions import Distribution, fixed, lognormal, pert, triangular, uniform
 from twin.sim.inputs import config_from_scenario, config_from_schedule, load_config
-from twin.sim.montecarlo import choose_path, run_monte_carlo
+from twin.sim.montecarlo import choose_path, release, run_monte_carlo
 from twin.sim.resources import Demand, ResourcePool, cranes_reaching
 from twin.sim.results import (MonteCarloResult, activity_percentiles, completion_probability, criticality,
                               finish_percentiles, s_curve, summarise)
@@ -25,6 +25,6 @@ __all__ = [
     "Uncertainty", "WeatherModel", "activity_percentiles", "choose_path", "compare_results",
     "completion_probability", "config_from_scenario", "config_from_schedule", "cranes_reaching",
     "criticality", "finish_percentiles", "fit_weather", "fixed", "get_sensitivity", "load_config",
-    "lognormal", "paired_difference", "pert", "run_monte_carlo", "s_curve", "sample_durations",
+    "lognormal", "paired_difference", "pert", "release", "run_monte_carlo", "s_curve", "sample_durations",
     "summarise", "triangular", "uniform", "validate_config",
 ]
