@@ -3,12 +3,14 @@
 Starting a worker costs more than a chunk of HS2 replications does, so the driver keeps its pool:
 
 * :func:`get_pool` creates a :class:`concurrent.futures.ProcessPoolExecutor` lazily and returns the
-  same one to later calls asking for the same number of workers (the app and ``twin compare``
+  same one to later calls asking for at most as many workers (``twin compare`` and other callers
   run many simulations in one process); :func:`shutdown_pool` ends it, and it is ended at exit.
 * On Linux the workers are forked from a *forkserver* that has already imported the simulator
   (:data:`PRELOAD`), so a new worker costs a fork, not an interpreter start and its imports. A
-  forkserver is a clean single-threaded process, so this is safe in the Streamlit app's threads,
-  unlike a plain fork. Elsewhere: *spawn*.
+  forkserver is a clean single-threaded process, so this is safe beside threads, unlike a plain
+  fork. Elsewhere: *spawn*. As with spawn, the main script is imported once more (here by the
+  forkserver): it must keep its work under ``if __name__ == "__main__"``. The Streamlit app does
+  not (its main script is the page being run), so it simulates in process (``workers=1``).
 * Big read-only arrays (the tabulated calendars) and the per-run outputs travel through files in
   ``/dev/shm`` that the parent creates and every worker maps (:func:`create_file`,
   :func:`attach`), instead of being pickled through pipes. Space is reserved with
@@ -31,7 +33,8 @@ import uuid
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["PRELOAD", "attach", "create_file", "get_pool", "remove_file", "shared_dir", "shutdown_pool"]
+__all__ = ["HEAP_MB", "PRELOAD", "attach", "create_file", "detach", "get_pool", "remove_file", "shared_dir",
+           "shutdown_pool", "warm_up"]
 
 # "__main__": the forkserver imports the main script once, so that forked workers need not (the
 # multiprocessing rule for forkserver children); the twin CLI's script is light.
