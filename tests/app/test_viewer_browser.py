@@ -33,8 +33,8 @@ HEIGHT = 400
 RED, BLUE, GREEN, YELLOW = (230, 30, 30), (30, 30, 230), (30, 200, 30), (230, 200, 20)
 
 
-def _box(x: float, y: float) -> Mesh:
-    v = np.array([[x + i, y + j, k] for k in (0, 1) for j in (0, 1) for i in (0, 1)], dtype=float)
+def _box(x: float, y: float, z: float = 0.0, size: float = 1.0) -> Mesh:
+    v = np.array([[x + i, y + j, z + k] for k in (0, size) for j in (0, size) for i in (0, size)], dtype=float)
     f = np.array([[0, 2, 1], [1, 2, 3], [4, 5, 6], [5, 7, 6], [0, 1, 4], [1, 5, 4],
                   [2, 6, 3], [3, 6, 7], [0, 4, 2], [2, 4, 6], [1, 3, 5], [3, 7, 5]])
     return Mesh(v, f)
@@ -82,12 +82,12 @@ def page():
         server.shutdown()
 
 
-def send(page, colours: bytes, geometry: bool = False, key: str = "boxes") -> dict:
+def send(page, colours: bytes, geometry: bool = False, key: str = "boxes", model=GEOMETRY) -> dict:
     """Post one streamlit:render message; returns the component's marks of that render."""
     args = {"colours": _b64(colours), "key": key}
     if geometry:
-        args.update(ids=list(GEOMETRY.ids), points=_b64(GEOMETRY.points.tobytes()),
-                    triangles=_b64(GEOMETRY.triangles.tobytes()), vertex_element=_b64(GEOMETRY.vertex_element.tobytes()))
+        args.update(ids=list(model.ids), points=_b64(model.points.tobytes()),
+                    triangles=_b64(model.triangles.tobytes()), vertex_element=_b64(model.vertex_element.tobytes()))
     return page.evaluate("""(a) => {
       const u8 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
       const args = { geometry_key: a.key, height: %d, status: '', background: '#ffffff', camera_key: '', focus: null,
@@ -182,3 +182,14 @@ def test_an_empty_model_draws_the_background_without_an_error(page):
     assert page.evaluate("() => document.body.getAttribute('data-error')") is None
     assert shot(page).min() > 245
     assert page.evaluate("() => window.twinViewer.pick(10, 10)") == -1
+
+
+def test_a_click_through_ghosts_selects_the_solid_element_behind_them(page):
+    # a big ghost box between the camera (south-east, above) and a solid box
+    ahead = 4.0 * np.array([1.0, -1.0, 0.8]) / np.linalg.norm([1.0, -1.0, 0.8]) + 0.5
+    model = viewer_geometry({"solid": _box(0.0, 0.0), "ghost": _box(*(ahead - 1.5), size=3.0)}, key="through")
+    send(page, _colours((*RED, 255), (*BLUE, 40)), geometry=True, key="through", model=model)
+    centre = (0.5, 0.5, 0.5)
+    assert pick(page, centre) == 0                           # the solid one, not the ghost in front
+    send(page, _colours((*RED, 0), (*BLUE, 40)), key="through", model=model)
+    assert pick(page, centre) == 1                           # the ray did pass through the ghost

@@ -14,7 +14,7 @@
 // every closed element mesh outwards and doubles open ones (twin.viz.scene.orient_for_culling). The
 // canvas has no multisampling (3.5x dearer draws on SwiftShader), each message draws once, and the
 // model is cut into height bands whose idle actors (no solid, or no see-through element) are skipped.
-// Picking casts a ray in JavaScript against the elements drawn.
+// Picking casts a ray in JavaScript against the elements drawn, opaque ones first.
 //
 // window.twinViewer exposes the state and the timings of the last message (performance.now() ms):
 // received, geometry (built), colours (uploaded to the texture table), rendered (render() returned).
@@ -257,18 +257,25 @@
     S.bounds = nElements ? b : [0, 1, 0, 1, 0, 1];
   }
 
-  // The element drawn nearest to the viewer under display position (x, y), or -1: a ray from the
-  // near to the far clipping plane, tested against the boxes, then the triangles (Moller-Trumbore),
-  // of the elements drawn (alpha above 0).
+  // The element under display position (x, y), or -1: the nearest opaque element on the ray, else
+  // the nearest see-through one (so a click on a solid element seen through ghosts, e.g. a clash
+  // among ghosted elements, selects it). The ray goes from the near to the far clipping plane and is
+  // tested against the elements' boxes, then their triangles (Moller-Trumbore); hidden ones are skipped.
   function pick(x, y) {
+    if (!S.rgba || !S.elementStart) return -1;
     const o = S.api.displayToWorld(x, y, 0, S.renderer), f = S.api.displayToWorld(x, y, 1, S.renderer);
     const d = [f[0] - o[0], f[1] - o[1], f[2] - o[2]];
+    const solid = nearest(o, d, (a) => a === 255);
+    return solid >= 0 ? solid : nearest(o, d, (a) => a > 0 && a < 255);
+  }
+
+  function nearest(o, d, drawn) {
     const inv = d.map((c) => 1 / c);
     const p = S.points, tri = S.triangles, boxes = S.boxes, rgba = S.rgba;
     let best = Infinity, bestElement = -1;
-    const n = S.elementStart.length - 1;
+    const n = Math.min(S.elementStart.length - 1, rgba.length / 4);
     for (let e = 0; e < n; e++) {
-      if (!rgba || rgba[4 * e + 3] === 0) continue;
+      if (!drawn(rgba[4 * e + 3])) continue;
       let t0 = 0, t1 = best;
       for (let a = 0; a < 3 && t0 <= t1; a++) {
         let u = (boxes[6 * e + a] - o[a]) * inv[a], v = (boxes[6 * e + 3 + a] - o[a]) * inv[a];
