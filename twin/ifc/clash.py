@@ -148,11 +148,27 @@ def candidate_pairs(lo: np.ndarray, hi: np.ndarray, in_a: np.ndarray, in_b: np.n
     pairs = np.concatenate(found)
     pairs = np.stack([pairs.min(axis=1), pairs.max(axis=1)], axis=1)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    pairs = np.unique(pairs[:, 0] * n + pairs[:, 1])
+    pairs = _unique_ints(pairs[:, 0] * n + pairs[:, 1])
     a, b = pairs // n, pairs % n
     ok = np.all((lo[a] <= hi[b] + margin) & (lo[b] <= hi[a] + margin), axis=1)
     ok &= (in_a[a] & in_b[b]) | (in_a[b] & in_b[a])
     return np.stack([a[ok], b[ok]], axis=1).astype(np.int64)
+
+
+def _unique_ints(a: np.ndarray) -> np.ndarray:
+    """Sorted unique values of an int array (as ``np.unique``, by sorting: faster than numpy 2's
+    hash table for the few hundred thousand pair codes of a large model)."""
+    a = np.sort(a, kind="stable")
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if len(a) else a
+
+
+def _compact(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)`` for small non-negative ints (shape indices), by a table."""
+    if not x.size:
+        return np.zeros(0, dtype=np.int64), np.zeros(x.shape, dtype=np.int64)
+    present = np.zeros(int(x.max()) + 1, dtype=bool)
+    present[x] = True
+    return np.nonzero(present)[0], (np.cumsum(present) - 1)[x]
 
 
 def _shallow(lo1, hi1, lo2, hi2, tolerance: float) -> np.ndarray:
@@ -391,7 +407,7 @@ def _judge_many(pairs: np.ndarray, meshes: Sequence[Mesh], info_of: Callable[[in
             idx = inv.reshape(-1, 2)
         else:
             idx = pairs
-        used, s = np.unique(table.shape[idx], return_inverse=True)
+        used, s = _compact(table.shape[idx])
         pack = clashkern.pack_shapes([table.info(x) for x in used.tolist()])
         s, o = s.reshape(-1, 2), table.off[idx]
         code = np.empty(n, dtype=np.int8)
@@ -558,7 +574,7 @@ def detect_clashes(
     out: list[Clash] = []
     open_meshes: set[str] = set()
     index = {g: x for x, g in enumerate(ids)}
-    for x in np.unique(pairs).tolist():
+    for x in _unique_ints(pairs.ravel()).tolist():
         hashes[x] = mesh_hash(meshes[ids[x]])
     keys = [hashes[i] + hashes[j] if hashes[i] <= hashes[j] else hashes[j] + hashes[i] for i, j in pairs.tolist()]
     verdicts = [cache.get(key) for key in keys]
