@@ -98,15 +98,21 @@ def browser(server):
 
 # Counts the viewer iframes the page creates (window.__twinViewerMounts): a rerun must reuse the
 # viewer, not remount it (a remount showed two iframes for a while and re-sent the geometry).
-COUNT_MOUNTS = """
+COUNT_MOUNTS = """(() => {
+if (window.top !== window) return;     // init scripts also run in the component iframes
 window.__twinViewerMounts = 0;
+window.__twinViewerLog = [];        // [ms since load, page path, "mount" / "unmount", iframes now]
+const t0 = performance.now();
+const viewers = (n) => n.matches('iframe[title*="twin_viewer"]') ? [n] : [...n.querySelectorAll('iframe[title*="twin_viewer"]')];
+const note = (what, k) => { for (let i = 0; i < k; i++) window.__twinViewerLog.push([Math.round(performance.now() - t0),
+  location.pathname, what, document.querySelectorAll('iframe[title*="twin_viewer"]').length]); };
 new MutationObserver((records) => {
-  for (const r of records) for (const n of r.addedNodes) {
-    if (n.nodeType !== 1) continue;
-    const frames = n.matches('iframe[title*="twin_viewer"]') ? [n] : [...n.querySelectorAll('iframe[title*="twin_viewer"]')];
-    window.__twinViewerMounts += frames.length;
+  for (const r of records) {
+    for (const n of r.addedNodes) if (n.nodeType === 1) { const k = viewers(n).length; window.__twinViewerMounts += k; note("mount", k); }
+    for (const n of r.removedNodes) if (n.nodeType === 1) note("unmount", viewers(n).length);
   }
 }).observe(document, {childList: true, subtree: true});
+})();
 """
 
 
@@ -175,6 +181,11 @@ def viewer_mounts(page) -> int:
     return page.evaluate("window.__twinViewerMounts")
 
 
+def mount_log(page) -> str:
+    """When and on which page viewer iframes came and went (for assertion messages)."""
+    return "; ".join(f"{ms} ms {path} {what} ({n} now)" for ms, path, what, n in page.evaluate("window.__twinViewerLog"))
+
+
 def viewer_frame(page):
     """The vtk.js viewer's frame, once the page holds exactly one (after a page switch, the old page's
     frame stays until the new page's run is over)."""
@@ -222,7 +233,7 @@ def test_the_model_viewer_draws_the_model_and_rotates(page, server):
     assert_not_blank(after, "the rotated canvas")
     assert changed_share(before, after) > 0.02, "rotating did not change the picture"
     wait_idle(page)
-    assert viewer_mounts(page) == 1, "the viewer was remounted by a rerun (the page's elements moved)"
+    assert viewer_mounts(page) == 1, f"the viewer was remounted by a rerun (the page's elements moved): {mount_log(page)}"
     assert_no_exception(page)
 
 
@@ -265,7 +276,7 @@ def test_a_clash_is_shown_highlighted_in_3d(page, server):
     assert magenta > 0.0002, "element A of the clash is not drawn in magenta"
     assert orange > 0.002, "element B of the clash is not drawn in orange"
     wait_idle(page)
-    assert viewer_mounts(page) == 1, "the clash viewer was remounted by a rerun (the page's elements moved)"
+    assert viewer_mounts(page) == 1, f"the clash viewer was remounted by a rerun: {mount_log(page)}"
     page.screenshot(path=str(SHOTS / "clashes-page-run.png"), full_page=True)
     assert_no_exception(page)
 
@@ -294,7 +305,7 @@ def test_the_viewer_redraws_after_page_changes(page, server):
     wait_idle(page)
     page.wait_for_timeout(500)
     assert_not_blank(pixels(frame.locator("canvas").first.screenshot()), "the model view after coming back")
-    assert viewer_mounts(page) == 3, "a viewer was remounted by a rerun (one frame per page visit expected)"
+    assert viewer_mounts(page) == 3, f"a viewer was remounted by a rerun (one per page visit expected): {mount_log(page)}"
     assert_no_exception(page)
 
 
@@ -320,7 +331,7 @@ def test_two_sessions_at_once_each_keep_one_viewer_and_their_project(page, brows
             pg.get_by_role("heading", name="Planned vs simulated").wait_for()
             wait_idle(pg)
             assert "No element is linked" not in pg.locator("body").inner_text(), f"session {i}: the 4D page lost its links"
-            assert viewer_mounts(pg) == 1, f"session {i}: the Model page's viewer was remounted"
+            assert viewer_mounts(pg) == 1, f"session {i}: the Model page's viewer was remounted: {mount_log(pg)}"
             assert_no_exception(pg)
     finally:
         other.close()
