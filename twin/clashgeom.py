@@ -468,7 +468,10 @@ def _unique_dirs(d):
     sign = np.where(np.abs(d[:, 0]) > 1e-9, np.sign(d[:, 0]),
                     np.where(np.abs(d[:, 1]) > 1e-9, np.sign(d[:, 1]), np.sign(d[:, 2])))
     d = d * sign[:, None]
-    return np.unique(np.round(d, 9), axis=0)
+    # np.unique(rows, axis=0), by a lexicographic sort (numpy's axis path is slow on small arrays)
+    r = np.round(d, 9) + 0.0                                 # -0.0 -> 0.0
+    r = r[np.lexsort((r[:, 2], r[:, 1], r[:, 0]))]
+    return r[np.concatenate(([True], np.any(r[1:] != r[:-1], axis=1)))] if len(r) else r.reshape(0, 3)
 
 
 def _pierce_probes(a: MeshInfo, b: MeshInfo) -> NDArray:
