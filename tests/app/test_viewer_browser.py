@@ -138,10 +138,10 @@ def test_solid_ghost_and_hidden_elements_are_drawn_as_their_colours_say(page):
 
 def test_recolouring_changes_the_picture_without_rebuilding_the_geometry(page):
     send(page, _colours((*RED, 255), (*BLUE, 40), (*GREEN, 0), (*YELLOW, 255)), geometry=True)
-    mtimes = page.evaluate("() => window.twinViewer.state.parts.map((p) => p.solid.mapper.getInputData().getMTime())")
+    mtimes = page.evaluate("() => window.twinViewer.state.parts.map((p) => p[0].mapper.getInputData().getMTime())")
     marks = send(page, _colours((*RED, 0), (*BLUE, 40), (*GREEN, 255), (*YELLOW, 255)))
     assert "geometry" not in marks and marks["rendered"] >= marks["colours"] >= marks["received"]
-    assert page.evaluate("() => window.twinViewer.state.parts.map((p) => p.solid.mapper.getInputData().getMTime())") == mtimes
+    assert page.evaluate("() => window.twinViewer.state.parts.map((p) => p[0].mapper.getInputData().getMTime())") == mtimes
     img = shot(page)
     hidden, _, green, _ = (colour_at(page, img, c) for c in CENTRES)
     assert hidden.min() > 245, hidden
@@ -152,9 +152,15 @@ def test_recolouring_changes_the_picture_without_rebuilding_the_geometry(page):
 def test_drawing_only_the_bands_in_use_gives_the_same_picture(page):
     send(page, _colours((*RED, 255), (*BLUE, 40), (*GREEN, 0), (*YELLOW, 255)), geometry=True)
     assert page.evaluate("() => window.twinViewer.state.parts.length") == 4
+    send(page, _colours((*RED, 255), (*BLUE, 40), (*GREEN, 200), (*YELLOW, 255)))     # green: lit see-through
+    assert page.evaluate("() => window.twinViewer.state.parts[2].map((a) => a.actor.getVisibility())") == [False, True, False]
+    see_through = colour_at(page, shot(page), CENTRES[2])
+    assert see_through[1] > see_through[0] + 40 and see_through[1] > see_through[2] + 40, see_through
+    send(page, _colours((*RED, 255), (*BLUE, 40), (*GREEN, 0), (*YELLOW, 255)))
     banded = shot(page)
-    visible = page.evaluate("() => window.twinViewer.state.parts.map((p) => [p.solid.actor.getVisibility(), p.glass.actor.getVisibility()])")
-    assert visible == [[True, False], [False, True], [False, False], [True, False]]
+    visible = page.evaluate("() => window.twinViewer.state.parts.map((p) => p.map((a) => a.actor.getVisibility()))")
+    # per band: the opaque, lit see-through and unlit ghost actors
+    assert visible == [[True, False, False], [False, False, True], [False, False, False], [True, False, False]]
     page.evaluate("() => { const S = window.twinViewer.state; window.twinViewer.setColours(S.rgba, true); S.renderWindow.render(); }")
     assert np.array_equal(shot(page), banded)
 

@@ -5,9 +5,9 @@
 // Recolouring (a 4D date, a filter, a highlight) must not rebuild the geometry: on a CPU rasteriser
 // (SwiftShader, no GPU) re-uploading half a million triangles costs seconds. So the geometry is
 // uploaded once, each vertex carrying the texel of its element, and the colours live in a small RGBA
-// texture (one texel per element) that is the only thing sent to WebGL when they change. Two actors
-// draw the same triangles: the opaque one keeps elements whose alpha is 255, the translucent one the
-// others whose alpha is above 0 (ghosts); the vertex shader collapses the triangles an actor must not
+// texture (one texel per element) that is the only thing sent to WebGL when they change. Three actors
+// draw the same triangles: the opaque one keeps elements whose alpha is 255, the translucent ones the
+// others whose alpha is above 0 (lit from half opacity up, unlit ghosts below); the vertex shader collapses the triangles an actor must not
 // draw to a point outside the view, so the rasteriser never sees them. Translucent elements are blended
 // in one plain pass after the opaque ones (no order-independent translucency: it draws the opaque
 // geometry a second time and adds two float render targets). Back faces are culled: Python orients
@@ -127,10 +127,19 @@
     ] };
   }
 
-  function makeActor(polydata, opaque) {
+  // What each actor of a band draws (alpha in 0..255), as the rendered frames of twin.viz.scene do:
+  // opaque elements; see-through ones at half opacity or more, lit; fainter ghosts, unlit (shading
+  // adds nothing to a ghost, and unlit fragments are cheaper on a CPU rasteriser).
+  const KINDS = [
+    { test: (a) => a === 255, glsl: "twinAlpha > 0.999", opaque: true, lit: true, eager: true },
+    { test: (a) => a >= 128 && a < 255, glsl: "twinAlpha >= 0.5 && twinAlpha <= 0.999", opaque: false, lit: true, eager: false },
+    { test: (a) => a > 0 && a < 128, glsl: "twinAlpha > 0.001 && twinAlpha < 0.5", opaque: false, lit: false, eager: true },
+  ];
+
+  function makeActor(polydata, kind) {
     const mapper = vtk.Rendering.Core.vtkMapper.newInstance({ scalarVisibility: false });
     mapper.setInputData(polydata);
-    keepOnly(mapper, opaque ? "twinAlpha > 0.999" : "twinAlpha > 0.001 && twinAlpha <= 0.999");
+    keepOnly(mapper, kind.glsl);
     const actor = vtk.Rendering.Core.vtkActor.newInstance();
     actor.setMapper(mapper);
     actor.addTexture(S.texture);
@@ -139,8 +148,9 @@
     prop.setColor(1, 1, 1);
     prop.setAmbient(0.35);
     prop.setDiffuse(0.75);
+    prop.setLighting(kind.lit);
     prop.setBackfaceCulling(true);
-    if (opaque) actor.setForceOpaque(true); else actor.setForceTranslucent(true);
+    if (kind.opaque) actor.setForceOpaque(true); else actor.setForceTranslucent(true);
     S.renderer.addActor(actor);
     return { actor: actor, mapper: mapper };
   }
@@ -151,7 +161,7 @@
     const ve = typed(args.vertex_element, Uint32Array);
     const nElements = args.ids.length, nPoints = points.length / 3, nTri = triangles.length / 3;
     S.points = points; S.triangles = triangles; S.vertexElement = ve;
-    if (S.parts) S.parts.forEach((p) => { S.renderer.removeActor(p.solid.actor); S.renderer.removeActor(p.glass.actor); });
+    if (S.parts) S.parts.forEach((p) => p.forEach((a) => S.renderer.removeActor(a.actor)));
     // the colour table: one texel per element, TEX_WIDTH texels a row
     let w = Math.max(1, Math.min(TEX_WIDTH, nElements));
     while (Math.ceil(nElements / w) > 4096 && w < 4096) w *= 2;     // WebGL2 guarantees 2048, SwiftShader 8192
@@ -222,7 +232,7 @@
       polydata.getPolys().setData(cells);
       polydata.getPointData().setTCoords(vtk.Common.Core.vtkDataArray.newInstance({
         name: "element", numberOfComponents: 2, values: bandTc }));
-      S.parts.push({ solid: makeActor(polydata, true), glass: makeActor(polydata, false) });
+      S.parts.push(KINDS.map((kind) => makeActor(polydata, kind)));
     }
   }
 
@@ -327,14 +337,15 @@
     S.rgba = rgba;
     S.textureData.fill(0);
     S.textureData.set(rgba.subarray(0, Math.min(rgba.length, S.textureData.length)));
-    const solid = new Uint8Array(S.parts.length), glass = new Uint8Array(S.parts.length);
+    const used = KINDS.map(() => new Uint8Array(S.parts.length));
     const n = Math.min(S.band.length, rgba.length / 4);
     for (let e = 0; e < n; e++) {
       const a = rgba[4 * e + 3];
-      if (a === 255) solid[S.band[e]] = 1; else if (a > 0) glass[S.band[e]] = 1;
+      for (let i = 0; i < KINDS.length; i++) if (KINDS[i].test(a)) used[i][S.band[e]] = 1;
     }
-    // (the first draw of a geometry draws every actor, so that all their buffers are built at once)
-    S.parts.forEach((p, k) => { p.solid.actor.setVisibility(all || solid[k] === 1); p.glass.actor.setVisibility(all || glass[k] === 1); });
+    // (the first draw of a geometry draws the opaque and ghost actors of every band, so that their
+    // buffers are built at once; the lit see-through ones, rare, are built when first needed)
+    S.parts.forEach((p, k) => p.forEach((a, i) => a.actor.setVisibility((all && KINDS[i].eager) || used[i][k] === 1)));
     S.textureImage.getPointData().getScalars().modified();
     S.textureImage.modified();
     S.texture.modified();
