@@ -215,6 +215,18 @@ def _out_csr(n: int, links):
     return ptr, S[o], kind, lag, np.bincount(S, minlength=n)
 
 
+def _group_extreme(ufunc, values: np.ndarray, order, counts: np.ndarray, fill: int) -> np.ndarray:
+    """Per group, the ``ufunc`` (np.minimum or np.maximum) of ``values`` (shape (m,)) whose group is
+    given by ``order`` (links sorted by group; None: already sorted) and ``counts`` (links per group,
+    shape (n,)); ``fill`` for empty groups. (``ufunc.at`` is several times slower.)"""
+    out = np.full(counts.size, fill, dtype=np.int64)
+    starts = np.cumsum(counts) - counts
+    full = counts > 0
+    if values.size:
+        out[full] = ufunc.reduceat(values if order is None else values[order], starts[full])
+    return out
+
+
 def _stable_order(keys: np.ndarray, n: int) -> np.ndarray:
     """``argsort(keys, kind="stable")`` for keys in ``[0, n)``; below 65,536 as 16-bit keys, which
     numpy sorts by radix (3x faster than int64)."""
@@ -362,7 +374,8 @@ def _floats(opts, acts, links, es, ef, ls, lf, finish_w):
             target = np.where(K < 2, es[S], ef[S])
         if L is not None:
             base = base + L
-        np.minimum.at(ff_min, P, target - base)
+        ff_min = _group_extreme(np.minimum, target - base, _stable_order(P, len(acts)),
+                                np.bincount(P, minlength=len(acts)), big)
     ff = np.maximum(0, np.where(ff_min == big, finish_w - ef, ff_min)) / 60
     if getattr(opts, "use_expected_finish", False):
         ff[[a.expected_finish is not None for a in acts]] = 0.0
@@ -399,15 +412,16 @@ def _drivers(cal, links, ES, EF, es_c, ef_c, dur, dd) -> np.ndarray:
             if sel.any():
                 c[sel] = cal.at_offsets(w[sel], side)
     o = _stable_order(S, n)
+    counts = np.bincount(S, minlength=n)
     S, P, c, to_start = S[o], P[o], c[o], (K < 2)[o]
     best, first = [], []
     for sel in (to_start, ~to_start):
-        m = np.full(n, _NEG, dtype=np.int64)
-        np.maximum.at(m, S[sel], c[sel])
-        hit = np.flatnonzero(sel & (c == m[S]))
-        succ, at = np.unique(S[hit], return_index=True)     # first link per successor
+        m = _group_extreme(np.maximum, np.where(sel, c, _NEG), None, counts, _NEG)
+        hit = np.flatnonzero(sel & (c == m[S]))             # links giving the latest date ...
+        lead = np.ones(hit.size, dtype=bool)
+        lead[1:] = S[hit[1:]] != S[hit[:-1]]                # ... the first of each successor's
         f = np.full(n, -1, dtype=np.int64)
-        f[succ] = P[hit[at]]
+        f[S[hit[lead]]] = P[hit[lead]]
         best.append(m)
         first.append(f)
     (m_start, m_fin), (sdrv, fdrv) = best, first
