@@ -335,3 +335,23 @@ def test_two_sessions_at_once_each_keep_one_viewer_and_their_project(page, brows
             assert_no_exception(pg)
     finally:
         other.close()
+
+
+def test_the_4d_vtkjs_view_keeps_its_iframe_while_the_slider_moves(page, server):
+    """Each slider move reruns the page; the vtk.js view must be recoloured in place. It used to sit in
+    an ``st.empty()`` filled with a container: when the server sent the empty before the container, the
+    browser dropped the viewer and made a new iframe (vtk.js and the geometry loaded again). How often
+    depends on timing, so several moves are made."""
+    open_page(page, server, "4d", "4D")
+    page.get_by_text("Interactive 3D (vtk.js)").click()
+    wait_idle(page)
+    viewer_frame(page).locator("body[data-rendered]").wait_for()
+    wait_idle(page)
+    track = page.locator('[data-testid="stSlider"] div[data-orientation="horizontal"] > div[data-orientation="horizontal"]').first
+    for share in (0.2, 0.8, 0.35, 0.65, 0.5, 0.9):
+        tb = track.bounding_box()
+        page.mouse.click(tb["x"] + share * tb["width"], tb["y"] + tb["height"] / 2)
+        wait_idle(page)
+    viewer_frame(page).locator("body[data-rendered]").wait_for()
+    assert viewer_mounts(page) == 1, f"the vtk.js view was remounted while the slider moved: {mount_log(page)}"
+    assert_no_exception(page)

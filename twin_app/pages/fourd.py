@@ -165,13 +165,15 @@ def render() -> None:
     if colour_by == "probability" and result is None:
         st.info("P(complete) needs a simulation: press Simulate under 'Planned vs simulated' below. Showing states.")
         colour_by = "state"
-    slot = st.empty()
     from twin_app.loaders import get_view
 
     if mode.startswith("Interactive"):
-        with slot.container():
+        # a container of its own, not an st.empty() filled with one: when the server flushed the empty
+        # before its container (timing), the browser dropped the viewer and remounted it on a rerun
+        with st.container():
             info = _interactive(project, data, at)
     else:
+        slot = st.empty()
         with progress("Preparing the 3D scene") as update:
             get_view(project, FRAME_SIZE, view_name, update)
         if play:
