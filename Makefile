@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e '.[dev]'
+	$(PY) -m twin.warmup  # compile the numba kernels once (about 40 CPU-s), not in every first run
 	touch $(STAMP)
 
 # Debian packages the tests and the app need (chromium for browser tests, PostgreSQL for the store,
