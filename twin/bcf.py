@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
+from twin.atomic import atomic_path
 from twin.clash import Clash, ClashGroup
 from twin.errors import InputError
 
@@ -125,17 +125,11 @@ def write_bcf(
     finally:
         if scene is not None:
             scene.close()
-    fd, tmp = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.",
-                               suffix=".part")
-    os.close(fd)
     try:
-        bcf.save(Path(tmp))
-        os.replace(tmp, target)
+        with atomic_path(target, suffix=".part") as tmp:
+            bcf.save(tmp)
     except OSError as exc:
         raise InputError(f"{target}: cannot write BCF: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return {"path": str(target), "version": version, "topics": len(items), "snapshots": n_snap}
 
 

@@ -44,12 +44,12 @@ import csv
 import fnmatch
 import os
 import re
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from twin.atomic import atomic_path
 from twin.errors import InputError, MissingFileError
 from twin.model import BuildingModel, Element
 from twin.schedule import ActivityType, Schedule
@@ -538,16 +538,9 @@ def read_link_csv(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
 def write_link_csv(links: Links, path: str | os.PathLike[str]) -> Path:
     """Write ``GlobalId,activity_id`` rows atomically (temp file, then rename)."""
     p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=p.name + ".", suffix=".tmp", dir=p.parent if str(p.parent) else ".")
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["GlobalId", "activity_id"])
-            for act, gid in links.pairs:
-                w.writerow([gid, act])
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(p) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["GlobalId", "activity_id"])
+        for act, gid in links.pairs:
+            w.writerow([gid, act])
     return p

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
+from twin.atomic import atomic_path, atomic_write
 from twin.errors import TwinError
 
 __all__ = ["Report", "ReportError", "build_report", "write_report", "write_pdf", "forecast_history_chart",
@@ -368,14 +369,7 @@ def write_report(report: Report, path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.parent.is_dir():
         raise ReportError(f"folder does not exist: '{p.parent}'")
-    tmp = p.with_name(f".{p.name}.part-{os.getpid()}")
-    try:
-        tmp.write_text(report.html, encoding="utf-8")
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    return atomic_write(p, report.html, suffix=".part")
 
 
 def write_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, *, browser: str | None = None) -> Path:
@@ -392,19 +386,15 @@ def write_pdf(html_path: str | os.PathLike, pdf_path: str | os.PathLike, *, brow
     out = Path(pdf_path)
     if not out.parent.is_dir():
         raise ReportError(f"folder does not exist: '{out.parent}'")
-    tmp = out.with_name(f".{out.name}.part-{os.getpid()}.pdf")
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-           "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000",
-           f"--print-to-pdf={tmp.resolve()}", Path(html_path).resolve().as_uri()]
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-        if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
-            raise ReportError(f"chromium could not print '{html_path}' (exit {proc.returncode}): "
-                              f"{proc.stderr.strip()[-300:]}")
-        os.replace(tmp, out)
+        with atomic_path(out, suffix=".pdf") as tmp:
+            cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                   "--run-all-compositor-stages-before-draw", "--virtual-time-budget=10000",
+                   f"--print-to-pdf={tmp.resolve()}", Path(html_path).resolve().as_uri()]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+            if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+                raise ReportError(f"chromium could not print '{html_path}' (exit {proc.returncode}): "
+                                  f"{proc.stderr.strip()[-300:]}")
     except subprocess.TimeoutExpired:
         raise ReportError("chromium took more than 180 s to print the PDF") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return out

@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
+from twin.atomic import atomic_write
 from twin.errors import InputError, MissingFileError, ScenarioError
 from twin.links import LinkRule, rules_from_config
 from twin.schedule import STANDARD_WEEK, Calendar
@@ -622,16 +622,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     folder = p.parent if str(p.parent) else Path(".")
     if not folder.is_dir():
         raise MissingFileError(folder, "output folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return p
+    return atomic_write(p, text, newline="\n")
 
 
 def _rel(target: Path, folder: Path) -> str:

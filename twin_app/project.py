@@ -20,6 +20,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from twin.atomic import atomic_write
 from twin.errors import InputError, MissingFileError
 
 __all__ = ["Project", "work_dir", "bundled_sample", "save_upload", "project_from_files", "project_from_scenario",
@@ -88,15 +89,7 @@ def _write_bytes_atomic(path: Path, data: bytes) -> None:
     file (a shared ``.part`` name let one session rename the other's half-written file, and the second
     rename then failed).
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data, suffix=".part")
 
 
 def default_start(today: datetime | None = None) -> datetime:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from twin.atomic import atomic_path
 from twin.cli._common import app, console, handle_errors, print_json, progress_bar
 from twin.errors import InputError
 
@@ -39,19 +38,13 @@ def _hours(x: float) -> str:
 def write_cpm_csv(path: Path, schedule, result) -> None:
     """One row per activity (schedule order), written to a temporary file then renamed into place."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".cpm-", suffix=".csv", dir=str(path.parent.resolve()))
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(CSV_COLUMNS)
-            for aid, d in result.dates.items():
-                w.writerow([aid, schedule.activities[aid].name, _iso(d.early_start), _iso(d.early_finish),
-                            _iso(d.late_start), _iso(d.late_finish), _hours(d.total_float_h),
-                            _hours(d.free_float_h), "true" if d.critical else "false"])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS)
+        for aid, d in result.dates.items():
+            w.writerow([aid, schedule.activities[aid].name, _iso(d.early_start), _iso(d.early_finish),
+                        _iso(d.late_start), _iso(d.late_finish), _hours(d.total_float_h),
+                        _hours(d.free_float_h), "true" if d.critical else "false"])
 
 
 def reference_check(schedule, result) -> dict[str, Any] | None:

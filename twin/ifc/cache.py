@@ -35,12 +35,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from twin.atomic import atomic_path
 from twin.model import BBox, GeometryFailure, Mesh
 
 __all__ = [
@@ -81,17 +81,8 @@ def entry_key(sha256: str, *parts: str) -> str:
 
 def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        write(handle)
 
 
 def save_records_entry(cache_dir: Path, key: str, payload: dict[str, Any]) -> Path | None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from twin.atomic import atomic_path
 from twin.clash import Clash, ExcludeRule, Selector, clash_id
 from twin.clashgeom import (EPS, MeshInfo, _sat_depth, meets_interior, mesh_info, mesh_volume, min_distance, penetration,
                             points_inside, surfaces_cross, translated)
@@ -224,10 +224,8 @@ class PairCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".clash-", suffix=".part")
-            with os.fdopen(fd, "wb") as fh:
+            with atomic_path(self.path, suffix=".part") as tmp, open(tmp, "wb") as fh:
                 pickle.dump(self.data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
         except OSError:
             pass                                            # an unwritable cache is not an error
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -42,6 +41,7 @@ import ifcopenshell.api.control
 import ifcopenshell.api.sequence
 import ifcopenshell.util.date
 
+from twin.atomic import atomic_path
 from twin.errors import IfcReadError, InputError, MissingFileError
 from twin.links import Links
 from twin.schedule import Calendar, RelationType, Schedule
@@ -153,15 +153,8 @@ def _atomic_write(f: ifcopenshell.file, out: Path) -> None:
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise MissingFileError(folder, "output folder")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".ifc", dir=folder)
-    os.close(fd)
-    try:
-        f.write(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(out, suffix=".ifc") as tmp:
+        f.write(str(tmp))
 
 
 def _calendar(f: ifcopenshell.file, cal: Calendar) -> Any:

@@ -22,6 +22,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from twin.atomic import atomic_path
 from twin.errors import InputError, TwinError
 from twin.schedule import ActivityType, Schedule
 
@@ -462,8 +463,8 @@ def save_figure(fig: Any, path: str | os.PathLike, *, width: int = 1200, height:
     if ext not in (".png", ".svg", ".pdf", ".html"):
         raise InputError(f"chart output must end in .png, .svg, .pdf or .html, got '{path}'")
     height = height or int(fig.layout.height or 600)
-    tmp = f"{path}.part-{os.getpid()}{ext}"
-    try:
+    with atomic_path(path, suffix=ext) as tmp_path:
+        tmp = str(tmp_path)
         if ext == ".html":
             fig.write_html(tmp, include_plotlyjs=True, full_html=True)
         else:
@@ -473,10 +474,6 @@ def save_figure(fig: Any, path: str | os.PathLike, *, width: int = 1200, height:
                 if ext != ".png":
                     raise ChartExportError(f"cannot write '{path}' with kaleido: {exc}") from exc
                 _chromium_png(fig, tmp, width, height, reason=str(exc))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

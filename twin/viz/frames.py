@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from twin.atomic import atomic_path
 from twin.errors import InputError
 from twin.fourd import StateTimeline, StateVector, TaskWindow, build_timeline, get_active_tasks
 from twin.viz.scene import Scene4D, write_png
@@ -211,14 +212,13 @@ def animate(view: FourDView, dates: Sequence[datetime], path: str | os.PathLike,
         raise InputError("no dates to animate")
     if fps <= 0:
         raise InputError(f"fps must be > 0, got {fps}")
-    tmp = f"{path}.part-{os.getpid()}{ext}"
-    if ext == ".mp4":
-        writer = imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", quality=7,
-                                    pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error")
-    else:
-        writer = imageio.get_writer(tmp, format="GIF", mode="I", duration=1000.0 / fps, loop=0)
     infos: list[FrameInfo] = []
-    try:
+    with atomic_path(path, suffix=ext) as tmp:
+        if ext == ".mp4":
+            writer = imageio.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", quality=7,
+                                        pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error")
+        else:
+            writer = imageio.get_writer(str(tmp), format="GIF", mode="I", duration=1000.0 / fps, loop=0)
         with writer:
             for i, at in enumerate(dates):
                 image, info = view.render(at, colour_by, values)
@@ -226,8 +226,4 @@ def animate(view: FourDView, dates: Sequence[datetime], path: str | os.PathLike,
                 infos.append(info)
                 if on_frame is not None:
                     on_frame(i, info)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return infos

@@ -21,6 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from twin.atomic import atomic_path
 from twin.errors import GeometryError, InputError
 from twin.fourd import StateVector
 from twin.model import Mesh
@@ -465,11 +466,5 @@ def write_png(image: NDArray[np.uint8], path: str | os.PathLike) -> None:
     """Write an RGB image as PNG atomically (temp file in the same folder, then rename)."""
     import imageio.v3 as iio
 
-    path = os.fspath(path)
-    tmp = f"{path}.part-{os.getpid()}.png"
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         iio.imwrite(tmp, image)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)

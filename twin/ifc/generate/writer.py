@@ -19,6 +19,7 @@ from typing import Any, Callable
 import ifcopenshell
 import ifcopenshell.guid
 
+from twin.atomic import atomic_path
 from twin.ifc.generate.layout import MATERIALS, Layout, Part, PropSet, QtoSet, Shape
 
 __all__ = ["write_layout", "guid_for", "HEADER_TIME_STAMP"]
@@ -359,11 +360,6 @@ def write_layout(layout: Layout, path: str | os.PathLike[str], *, seed: int = 0,
     w.elements(progress)
     w.c("IfcRelContainedInSpatialStructure", w.gid("rel/contained/grid"), RelatedElements=[grid],
         RelatingStructure=w.storeys[0])
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.ifc")
-    try:
+    with atomic_path(path, suffix=".ifc") as tmp:
         w.f.write(str(tmp))
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return {p.key: w.guids[p.key] for p in layout.parts}
