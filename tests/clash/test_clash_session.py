@@ -320,3 +320,20 @@ def test_a_failed_rerun_leaves_a_session_that_still_gives_the_full_result(monkey
         s.rerun(moved_model, ids)
     monkeypatch.undo()
     assert_same_as_full(s.rerun(moved_model, ids), moved_model, ids)
+
+
+@pytest.mark.parametrize("first, second, expect", [("IfcWall", "IfcSlab", "hard"), ("IfcSlab", "IfcWall", "duplicate")])
+def test_pair_cache_does_not_carry_a_duplicate_verdict_to_other_records(tmp_path, first, second, expect):
+    """The pair cache is keyed by the two meshes; whether two equal meshes are a duplicate depends on
+    the elements' classes, so a warm cache must give what a cold run gives for the new records."""
+    meshes = {"a": box((0, 0, 0), (1, 1, 1)), "b": box((0, 0, 0), (1, 1, 1))}
+
+    def model(b_class):
+        return BuildingModel((), (), {"a": Element("a", "IfcWall", name="a"), "b": Element("b", b_class, name="b")},
+                             meshes)
+
+    detect_clashes(model(first), ["a", "b"], cache_dir=tmp_path)          # fills the pair cache
+    warm = detect_clashes(model(second), ["a", "b"], cache_dir=tmp_path)
+    cold = detect_clashes(model(second), ["a", "b"], use_cache=False)
+    assert warm.stats["cached"] == 1
+    assert [c.type for c in warm.clashes] == [c.type for c in cold.clashes] == [expect]

@@ -575,7 +575,10 @@ def detect_clashes(
     for x in _unique_ints(pairs.ravel()).tolist():
         hashes[x] = mesh_hash(meshes[ids[x]])
     keys = [hashes[i] + hashes[j] if hashes[i] <= hashes[j] else hashes[j] + hashes[i] for i, j in pairs.tolist()]
-    verdicts = [cache.get(key) for key in keys]
+    # a cached "duplicate" was stored after the duplicate test, which reads the element records (not in
+    # the key): back to the geometric verdict, and the test runs again below on this run's records
+    verdicts = [("hard",) + tuple(v[1:]) if v is not _MISS and v is not None and v[0] == "duplicate" else v
+                for v in map(cache.get, keys)]
     misses = [k for k, v in enumerate(verdicts) if v is _MISS]
     cached = len(pairs) - len(misses)
     computed = len(misses)
@@ -593,14 +596,16 @@ def detect_clashes(
     todo[flip] = todo[flip][:, ::-1]
     decided = _judge_many(todo, [meshes[g] for g in ids], info_of, mode, tolerance, clearance, progress, table)
     for k, verdict in zip(misses, decided):
+        verdicts[k] = verdict
+    for k, verdict in enumerate(verdicts):   # cached or judged now: duplicates by this run's records
         if verdict is not None and verdict[0] == "hard":
             i, j = pairs[k]
             ea, eb = elements.get(ids[i]), elements.get(ids[j])
             if ea is not None and eb is not None and ea.ifc_class == eb.ifc_class:
                 if _is_duplicate(ea, eb, info_of(i), info_of(j), tolerance):
-                    verdict = ("duplicate",) + tuple(verdict[1:])
-        cache.put(keys[k], verdict)
-        verdicts[k] = verdict
+                    verdicts[k] = ("duplicate",) + tuple(verdict[1:])
+    for k in misses:
+        cache.put(keys[k], verdicts[k])
     hit = [k for k, v in enumerate(verdicts) if v is not None]
     for k, ga, gb in zip(hit, *_oriented(pairs[hit], ids, in_a, in_b)):
         verdict = verdicts[k]
