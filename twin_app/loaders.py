@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import streamlit as st
 
-__all__ = ["ProjectData", "get_model", "get_inputs", "get_view", "get_geometry", "get_strategies",
+__all__ = ["ProjectData", "model_key", "get_model", "get_inputs", "get_view", "get_geometry", "get_strategies",
            "element_table", "clear", "simulate", "get_clashes", "get_conflicts"]
 
 Progress = Callable[[float, str], None]
@@ -48,7 +48,13 @@ class _Registry:
             with self.lock:
                 if key in self.items:
                     return self.items[key]
-            value = make()
+            try:
+                value = make()
+            except BaseException:
+                with self.lock:             # nothing cached: no lock kept for the key either
+                    if key not in self.items:
+                        self.key_locks.pop(key, None)
+                raise
             with self.lock:
                 self.items[key] = value
                 while len(self.items) > _MAX:
@@ -93,6 +99,14 @@ class ProjectData:
         return self.resolved.report
 
 
+def model_key(paths: Sequence[Any]) -> str:
+    """The registry key of the model of ``paths``: their content digests, so that every page and session
+    opening the same files shares one model (and a changed file is a new one)."""
+    from twin_app.project import file_digest
+
+    return "files:" + ",".join(file_digest(p) for p in paths)
+
+
 def get_model(paths: Sequence[str], key: str, progress: Progress = _quiet) -> Any:
     """The model of ``paths`` with meshes; ``key`` names the content (e.g. file digests)."""
     def make() -> Any:
@@ -113,7 +127,9 @@ def get_inputs(project: Any, progress: Progress = _quiet) -> ProjectData:
         from twin.scenario import resolve
 
         scenario = project.scenario
-        model = get_model([str(p) for p in scenario.model_files], "files:" + project.key, progress)
+        paths = [str(p) for p in scenario.model_files]
+        # the key the Project page and current_project() loaded these files under: one model in memory
+        model = get_model(paths, model_key(paths), progress)
         progress(0.9, "scheduling and linking")
         resolved = resolve(scenario, geometry=True, model=model)
         cpm = compute_cpm(resolved.schedule, data_date=resolved.schedule.data_date)
@@ -236,14 +252,16 @@ def get_clashes(project: Any, a: str, b: str | None, mode: str, tolerance: float
     loaded model; cached per project and parameters. The ``twin clash --json`` document plus the records
     under ``_clashes``, ``_groups``, ``_model``, ``_extra``.
 
-    One :class:`twin.ifc.clash_session.ClashSession` is kept per selection and settings: when the
+    One :class:`twin.ifc.clash_session.ClashSession` is kept per schema, selection and settings: when the
     project's model changed (files edited, the project rebuilt), the new clash run re-judges only the
     pairs of the elements that changed, added or removed, and gives what a full run gives."""
     def make() -> dict[str, Any]:
         from twin.ifc.clash import run_clash
 
         data = get_inputs(project)
-        slot = _registry().get(("clash-session", a, b, mode, float(tolerance), float(clearance)), _SessionSlot)
+        # the session keeps the schema's class test (exclusion rules): one per schema as well
+        schema = data.model.files[0].schema if data.model.files else "IFC4"
+        slot = _registry().get(("clash-session", schema, a, b, mode, float(tolerance), float(clearance)), _SessionSlot)
         with slot.lock:
             doc = run_clash([str(project.scenario.path)], a, b, mode=mode, tolerance=tolerance, clearance=clearance,
                             model=data.model, progress=progress, incremental=True, session=slot.session)

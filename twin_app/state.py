@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator
 import streamlit as st
 
 from twin.errors import TwinError
-from twin_app.project import (Project, bundled_sample, default_start, file_digest, project_from_files,
+from twin_app.project import (Project, bundled_sample, default_start, project_from_files,
                               project_from_scenario)
 
 __all__ = ["current_project", "set_project", "demo_project", "progress", "guard", "startup_scenario", "inputs"]
@@ -68,10 +68,10 @@ def progress(label: str, slot: Any = None) -> Iterator[Callable[[float, str], No
 def demo_project(strategy: str = "storey-by-storey", zones: int = 2, start: Any = None,
                  update: Callable[[float, str], None] | None = None) -> Project:
     """The bundled demo building (``samples/demo_building.ifc``) with a generated plan."""
-    from twin_app.loaders import get_model
+    from twin_app.loaders import get_model, model_key
 
     path = bundled_sample()
-    model = get_model([str(path)], "files:" + file_digest(path), update or (lambda f, m: None))
+    model = get_model([str(path)], model_key([path]), update or (lambda f, m: None))
     return project_from_files([path], model, strategy=strategy, zones=zones, start=start or default_start(),
                               name="Demo building", source="demo")
 

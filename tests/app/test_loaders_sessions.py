@@ -186,3 +186,37 @@ def test_two_sessions_saving_the_same_upload_at_once_both_get_the_whole_file(tmp
     assert not errors, errors
     assert len(set(paths)) == 1 and paths[0].read_bytes() == data
     assert [p.name for p in paths[0].parent.iterdir()] == ["model.ifc"]     # no temp file left
+
+
+def test_a_project_and_its_inputs_share_one_model(demo, monkeypatch):
+    """The model the Project page loads (keyed by file digests) is the one the inputs resolve with:
+    the files are read once and one copy of the meshes stays in memory."""
+    import twin.ifc
+    from twin_app import loaders
+
+    real = twin.ifc.load_model
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(twin.ifc, "load_model", counting)
+    loaders.clear()
+    try:
+        paths = [str(p) for p in demo.project.scenario.model_files]
+        loaders.get_model(paths, loaders.model_key(paths))
+        loaders.get_inputs(demo.project)
+    finally:
+        loaders.clear()
+    assert len(calls) == 1, f"the model was loaded {len(calls)} times"
+
+
+def test_a_failed_computation_leaves_no_lock_behind():
+    from twin_app.loaders import _Registry
+
+    reg = _Registry()
+    with pytest.raises(RuntimeError):
+        reg.get(("k",), lambda: (_ for _ in ()).throw(RuntimeError("boom")))
+    assert reg.key_locks == {} and ("k",) not in reg.items
+    assert reg.get(("k",), lambda: 7) == 7

@@ -10,7 +10,7 @@ from typing import Any
 import streamlit as st
 
 from twin.errors import InputError, TwinError
-from twin_app.project import (check_ifc_upload, default_start, file_digest, project_from_files,
+from twin_app.project import (check_ifc_upload, default_start, project_from_files,
                               project_from_scenario, save_upload, work_dir)
 from twin_app.state import current_project, demo_project, guard, inputs, progress, set_project
 
@@ -101,7 +101,7 @@ def _upload_tab() -> None:
     if not ifcs:
         st.error("Choose at least one IFC file.")
         return
-    from twin_app.loaders import get_model
+    from twin_app.loaders import get_model, model_key
 
     paths = []
     for up in ifcs:
@@ -114,7 +114,7 @@ def _upload_tab() -> None:
         paths.append(save_upload(up.name, data))
     try:
         with progress("Reading the model") as update:
-            model = get_model([str(p) for p in paths], "files:" + ",".join(file_digest(p) for p in paths), update)
+            model = get_model([str(p) for p in paths], model_key(paths), update)
         schedule_path = schedule = None
         if sched is not None:
             from twin.importers import read_schedule
@@ -144,7 +144,7 @@ def _generate_tab() -> None:
     if not st.button("Generate and open", key="open_generate", type="primary"):
         return
     from twin.ifc.generate import count_elements, generate_building
-    from twin_app.loaders import get_model
+    from twin_app.loaders import get_model, model_key
 
     name = f"building_{storeys}s_{bx}x{by}{'' if mep else '_nomep'}"
     out = work_dir() / "generated" / f"{name}.ifc"
@@ -156,7 +156,7 @@ def _generate_tab() -> None:
             generate_building(out, storeys=int(storeys), bays=(int(bx), int(by)), zones=int(zones), mep=mep,
                               stairs=stairs, progress=lambda d, t: update(d / max(t, 1), "writing"))
         with progress("Reading the model") as update:
-            model = get_model([str(out)], "files:" + file_digest(out), update)
+            model = get_model([str(out)], model_key([out]), update)
         project = project_from_files([out], model, zones=int(zones), start=default_start(), name=name,
                                      source="generated")
         _open(project)
