@@ -346,8 +346,9 @@ def _run_pool(pool, config: SimConfig, chunks, seed: int, path: str, window, don
     except OSError:
         name, buf = None, None
     out = (name, total, n) if name else None
-    futures = [pool.submit(_pool_chunk, plan["token"], plan["blob"], c, seed, path, out) for c in chunks]
-    try:
+    futures: list = []
+    try:              # submitting inside: a pool broken before the first task still removes the file
+        futures = [pool.submit(_pool_chunk, plan["token"], plan["blob"], c, seed, path, out) for c in chunks]
         for f in as_completed(futures):
             done(f.result())
     except BrokenProcessPool as exc:
