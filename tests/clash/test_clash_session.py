@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from tests.clash.shapes import l_wall
 from tests.conftest import ROOT
 from twin.clash import TemporaryObject, parse_exclude, temporary_mesh
 from twin.errors import InputError
@@ -20,20 +21,6 @@ MODES = [("hard", {}), ("touch", {"tolerance": 0.01}), ("clearance", {"clearance
 
 def box(lo, hi) -> Mesh:
     return temporary_mesh(TemporaryObject("b", "box", box=(tuple(map(float, lo)), tuple(map(float, hi)))))
-
-
-def l_wall(x, y, z) -> Mesh:
-    """A closed L-shaped prism (not convex) with its corner at (x, y, z)."""
-    pts = [(0, 0), (2, 0), (2, 0.2), (0.2, 0.2), (0.2, 2), (0, 2)]
-    n = len(pts)
-    v = [(x + px, y + py, z) for px, py in pts] + [(x + px, y + py, z + 3.0) for px, py in pts]
-    f = []
-    for i in range(n):
-        j = (i + 1) % n
-        f += [[i, j, n + j], [i, n + j, n + i]]
-    for a, b in ((4, 5), (5, 0), (0, 1), (1, 2)):
-        f += [[3, b, a], [n + 3, n + a, n + b]]
-    return Mesh(np.array(v, float), np.array(f))
 
 
 def sheet(x, y, z) -> Mesh:

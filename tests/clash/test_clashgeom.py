@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.clash.shapes import l_wall
 from twin.clash import TemporaryObject, temporary_mesh
 from twin.clashgeom import mesh_info, min_distance, penetration, points_inside, surfaces_cross
 from twin.ifc.clash import candidate_pairs, detect_clashes
@@ -51,27 +52,12 @@ def test_coplanar_overlapping_walls_are_a_hard_clash():
 
 def test_coplanar_overlap_is_found_for_non_convex_walls_too():
     # an L-shaped wall (non-convex) over a straight one, faces flush
-    l_shape = _l_wall()
+    l_shape = l_wall()
     walls = {"L": l_shape, "W": box((1, 0, 0), (3, 0.2, 3))}
     assert not info(l_shape).convex and info(l_shape).closed
     run = detect_clashes(model_of(walls), ["L"], ["W"], use_cache=False)
     assert len(run.clashes) == 1 and run.clashes[0].method == "probe"
     assert run.clashes[0].distance == pytest.approx(0.1, abs=1e-6)   # middle of the 0.2 m overlap
-
-
-def _l_wall() -> Mesh:
-    # union of [0,2]x[0,0.2]x[0,3] and [0,0.2]x[0,2]x[0,3], as one closed prism (L in plan)
-    pts = [(0, 0), (2, 0), (2, 0.2), (0.2, 0.2), (0.2, 2), (0, 2)]
-    n = len(pts)
-    v = [(x, y, 0.0) for x, y in pts] + [(x, y, 3.0) for x, y in pts]
-    f = []
-    for i in range(n):
-        j = (i + 1) % n
-        f += [[i, j, n + j], [i, n + j, n + i]]
-    # caps: fan triangulation valid for this L (from vertex 3, the inner corner)
-    for a, b in ((4, 5), (5, 0), (0, 1), (1, 2)):
-        f += [[3, b, a], [n + 3, n + a, n + b]]
-    return Mesh(np.array(v, float), np.array(f))
 
 
 def test_swapping_a_and_b_gives_the_same_clashes():

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import twin.ifc.clash as clash_mod
+from tests.clash.shapes import l_wall
 from tests.conftest import ROOT, shared_path
 from twin import clashkern
 from twin.clash import TemporaryObject, temporary_mesh
@@ -32,19 +33,6 @@ def _rotated_box(rng, centre, size) -> Mesh:
     k = np.array([[0, -axis[2], axis[1]], [axis[2], 0, -axis[0]], [-axis[1], axis[0], 0]])
     rot = np.eye(3) + np.sin(ang) * k + (1 - np.cos(ang)) * k @ k
     return Mesh(m.vertices @ rot.T + centre, m.faces)
-
-
-def _l_wall(x, y, z) -> Mesh:
-    pts = [(0, 0), (2, 0), (2, 0.2), (0.2, 0.2), (0.2, 2), (0, 2)]
-    n = len(pts)
-    v = [(a, b, 0.0) for a, b in pts] + [(a, b, 3.0) for a, b in pts]
-    f = []
-    for i in range(n):
-        j = (i + 1) % n
-        f += [[i, j, n + j], [i, n + j, n + i]]
-    for a, b in ((4, 5), (5, 0), (0, 1), (1, 2)):
-        f += [[3, b, a], [n + 3, n + a, n + b]]
-    return Mesh(np.array(v, float) + (x, y, z), np.array(f))
 
 
 def _tube(x, y, z, r_out=0.3, r_in=0.2, length=2.0, n=12) -> Mesh:
@@ -90,7 +78,7 @@ def _scene(seed: int) -> BuildingModel:
         elif kind == "rot":
             m = _rotated_box(rng, p, rng.uniform(0.1, 1.0, 3))
         elif kind == "l":
-            m = _l_wall(*p)
+            m = l_wall(*p)
         elif kind == "tube":
             m = _tube(*p)
         elif kind == "window":
