@@ -4,56 +4,17 @@ from __future__ import annotations
 
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.conftest import ROOT
+from tests.ifc.edits import add_opening_geometry, moved_up
 from twin.ifc import load as load_mod
 from twin.ifc import load_model
 from twin.ifc.fingerprint import merkle, scan_records
 
 DEMO = ROOT / "samples" / "demo_building.ifc"
-
-
-def append_records(text: str, records: list[str]) -> str:
-    """Text with records added at the end of the DATA section."""
-    data = text.index("DATA;")
-    end = text.index("ENDSEC;", data)
-    return text[:end] + "".join(r + "\n" for r in records) + text[end:]
-
-
-def next_id(text: str) -> int:
-    return max(int(x) for x in re.findall(r"^#(\d+)\s*=", text, flags=re.M)) + 1
-
-
-def replace_ref(text: str, owner: int, old: int, new: int) -> str:
-    """In record #owner, the reference #old becomes #new."""
-    m = re.search(rf"^#{owner}\s*=.*$", text, flags=re.M)
-    line = re.sub(rf"#{old}(?!\d)", f"#{new}", m.group(0), count=1)
-    return text[:m.start()] + line + text[m.end():]
-
-
-def moved_up(path: Path, out: Path, gid: str, dz: float) -> None:
-    """Copy of ``path`` with element ``gid`` (or an opening) moved ``dz`` file units up through a new
-    local placement on the same parent: what an authoring tool writes; nothing else changes."""
-    import ifcopenshell
-
-    f = ifcopenshell.open(str(path))
-    el = f.by_guid(gid)
-    pl = el.ObjectPlacement
-    rel = pl.RelativePlacement
-    x, y, z = (tuple(rel.Location.Coordinates) + (0.0,))[:3]
-    text = path.read_text()
-    n = next_id(text)
-    ref = lambda e: f"#{e.id()}" if e is not None else "$"          # noqa: E731
-    text = append_records(text, [
-        f"#{n}=IFCCARTESIANPOINT(({x!r},{y!r},{z + dz!r}));",
-        f"#{n + 1}=IFCAXIS2PLACEMENT3D(#{n},{ref(rel.Axis)},{ref(rel.RefDirection)});",
-        f"#{n + 2}=IFCLOCALPLACEMENT({ref(pl.PlacementRelTo)},#{n + 1});",
-    ])
-    out.write_text(replace_ref(text, el.id(), pl.id(), n + 2))
 
 
 @pytest.fixture
@@ -122,23 +83,11 @@ def test_a_changed_shared_shape_retessellates_every_element_using_it(tmp_path, c
 
 
 def test_moving_an_opening_retessellates_its_wall(tmp_path, count_tessellated):
-    ifcopenshell = pytest.importorskip("ifcopenshell")
-    import ifcopenshell.api.feature
-    import ifcopenshell.api.geometry
-
     from tests.ifc.small_models import build_small_model
 
     src = tmp_path / "small.ifc"
     ids = build_small_model(src)
-    f = ifcopenshell.open(str(src))
-    wall, opening = f.by_guid(ids["wall1"]), f.by_guid(ids["opening"])
-    body = next(c for c in f.by_type("IfcGeometricRepresentationSubContext") if c.ContextIdentifier == "Body")
-    rep = ifcopenshell.api.geometry.add_wall_representation(f, context=body, length=1.0, height=1.0, thickness=0.6)
-    ifcopenshell.api.geometry.assign_representation(f, product=opening, representation=rep)
-    matrix = [[1.0, 0.0, 0.0, 1000.0], [0.0, 1.0, 0.0, 900.0], [0.0, 0.0, 1.0, 3500.0], [0.0, 0.0, 0.0, 1.0]]
-    ifcopenshell.api.geometry.edit_object_placement(f, product=opening, matrix=matrix, is_si=False)
-    ifcopenshell.api.feature.add_feature(f, feature=opening, element=wall)
-    f.write(str(src))
+    add_opening_geometry(src, ids)
     cache = tmp_path / "cache"
     before = load_model(src, cache_dir=cache)
     moved_up(src, src, ids["opening"], 800.0)
