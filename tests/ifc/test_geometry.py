@@ -103,7 +103,7 @@ def test_corrupt_cache_entry_is_rebuilt(broken_model, tmp_path):
     path, ids = broken_model
     load_model(path, cache_dir=tmp_path)
     entries = sorted(tmp_path.iterdir())
-    assert {e.name.split("-")[0] for e in entries} == {"records", "meshes", "latest"}
+    assert {e.name.split("-")[0] for e in entries} == {"records", "meshes", "latest", "index"}
     for entry in entries:
         entry.write_bytes(b"garbage" * 10)
     model = load_model(path, cache_dir=tmp_path)

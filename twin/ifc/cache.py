@@ -26,6 +26,11 @@ array          shape, dtype        meaning
 after the file was edited, :func:`twin.ifc.load.load_file` takes the meshes of the elements whose
 fingerprint did not change from that entry and tessellates only the others.
 
+``index-<key>.npz`` (key of the records entry) holds a file's text and its dependency index
+(:class:`twin.ifc.delta.DeltaIndex`); ``base-<key>.txt`` names, for one file path, the sha256 of the
+version last read in full that has one. After a small edit, the loader diffs the new text against
+that base and reads only the elements the edit can have changed (:mod:`twin.ifc.delta`).
+
 Entries are written to a temporary file in the cache directory and renamed into place (atomic on
 POSIX and Windows). An entry that cannot be read (corrupt, truncated, from another format) is
 ignored and rebuilt: the cache never makes a load fail.
@@ -55,6 +60,8 @@ __all__ = [
     "latest_key",
     "load_latest",
     "save_latest",
+    "save_index",
+    "load_index",
 ]
 
 CACHE_FORMAT = 4
@@ -222,3 +229,23 @@ def load_latest(cache_dir: Path, key: str) -> str | None:
     except (OSError, UnicodeDecodeError):
         return None
     return text if text.isalnum() else None
+
+
+def save_index(cache_dir: Path, key: str, arrays: dict[str, np.ndarray]) -> Path | None:
+    """Write a delta index (:meth:`twin.ifc.delta.DeltaIndex.to_arrays`); None if the cache is not writable."""
+    path = Path(cache_dir) / f"index-{key}.npz"
+    try:
+        _write_atomic(path, lambda h: np.savez(h, **arrays))
+    except OSError:
+        return None
+    return path
+
+
+def load_index(cache_dir: Path, key: str) -> dict[str, np.ndarray] | None:
+    """The arrays :func:`save_index` wrote, or None (absent or unreadable)."""
+    path = Path(cache_dir) / f"index-{key}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+    except Exception:  # noqa: BLE001 - any unreadable entry counts as absent
+        return None

@@ -85,7 +85,8 @@ def merkle(records: Mapping[int, tuple[bytes, bytes]], roots: Iterable[int],
 
 
 def element_fingerprints(path: str | Path, elements: Mapping[str, int], extra: Mapping[str, Sequence[int]] = {},
-                         *, context: Iterable[int] = (), salt: str = "") -> dict[str, bytes]:
+                         *, context: Iterable[int] = (), salt: str = "",
+                         records: Mapping[int, tuple[bytes, bytes]] | None = None) -> dict[str, bytes]:
     """Fingerprint of each element's geometry inputs.
 
     Parameters
@@ -95,12 +96,13 @@ def element_fingerprints(path: str | Path, elements: Mapping[str, int], extra: M
     extra : GlobalId -> step ids of more records its geometry depends on (openings voiding it)
     context : step ids of file-wide records (the project: units, representation contexts)
     salt : more text in every fingerprint (schema, geometry settings)
+    records : :func:`scan_records` of the file if already made (the file is not read then)
 
     Returns
     -------
     GlobalId -> 16-byte digest. Equal digests in two versions of a file mean the same geometry inputs.
     """
-    records = scan_records(Path(path).read_bytes())
+    records = scan_records(Path(path).read_bytes()) if records is None else records
     memo: dict[int, bytes] = {}
     ctx = hashlib.blake2b(salt.encode(), digest_size=16)
     for h in (merkle(records, [c], memo)[c] for c in sorted(context)):

@@ -4,10 +4,19 @@ This is the orchestration behind :func:`twin.ifc.load_model`: for each file, has
 records and meshes from the cache when present, otherwise open the file, read the records
 (:mod:`twin.ifc.reader`), tessellate (:mod:`twin.ifc.geometry`) and store both in the cache
 (:mod:`twin.ifc.cache`); then merge the files into one model.
+
+A file edited since its path was last read in full (the *base*) is read as a delta
+(:func:`_load_delta`): the new text is diffed against the base's, the dependency index of the base
+(:mod:`twin.ifc.delta`) says which elements the edit can have changed, and only those are read and
+tessellated; every other record and mesh is the base's (the very objects, when this process loaded
+the base: a :class:`twin.ifc.clash_session.ClashSession` then sees at once what did not change).
+Whatever the delta cannot vouch for is read in full.
 """
 from __future__ import annotations
 
 import os
+import re
+from collections import OrderedDict
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,7 +25,7 @@ from twin.errors import InputError, MissingFileError
 from twin.gcpause import gc_paused
 from twin.ifc import cache as _cache
 from twin.ifc.geometry import Progress, settings_digest, tessellate
-from twin.ifc.reader import FileRecords, file_sha256, open_ifc, read_file, select_elements
+from twin.ifc.reader import FileRecords, file_sha256, open_ifc, read_elements, read_file, select_elements
 from twin.ifc.units import FileUnits
 from twin.model import BBox, BuildingModel, Element, GeometryFailure, Mesh, ModelFile, Storey
 
@@ -25,6 +34,9 @@ __all__ = ["load_model", "load_file"]
 _ELEMENT_FIELDS = tuple(f.name for f in fields(Element) if f.name != "bbox")
 _TUPLE_FIELDS = ("materials", "systems", "placement")
 _MAX_PARSE_PROBLEMS = 10
+_BASES: "OrderedDict[tuple[str, str | None], tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]]]" = OrderedDict()
+_MAX_BASES = 2               # files kept in memory as delta bases (their objects are shared with the models)
+_WARNING_GID = re.compile(r": element (\S+) \(")
 
 
 def _records_payload(records: FileRecords) -> dict[str, Any]:
@@ -98,9 +110,14 @@ def load_file(
         if parsed is not None:
             records, cached_rows = parsed
             records = replace(records, file=replace(records.file, path=str(path)))
+    if use_cache and records is None:
+        delta = _load_delta(p, path, sha, directory, geometry, settings, workers, progress)
+        if delta is not None:
+            return delta
     cached_meshes = _cache.load_meshes_entry(directory, meshes_key) if (use_cache and geometry) else None
 
     ifc_file = None
+    scan = None
     if records is None:
         problems: list[str] = []
         ifc_file = open_ifc(p, problems)
@@ -112,6 +129,12 @@ def load_file(
             records = replace(records, warnings=(head, *shown, *([f"... and {more} more"] if more else []), *records.warnings))
         if use_cache:
             _cache.save_records_entry(directory, records_key, _records_payload(records))
+            if not problems:
+                scan = _save_index(ifc_file, p, sha, directory, records_key)
+    elif use_cache and (directory / f"index-{records_key}.npz").exists():
+        base = _cache.latest_key(p, "base")
+        if _cache.load_latest(directory, base) != sha:
+            _cache.save_latest(directory, base, sha)          # this version, with its index, is the next base
     meshes: dict[str, Mesh] = {}
     failures: list[GeometryFailure] = []
     bounds: dict[str, BBox] = {}
@@ -123,7 +146,8 @@ def load_file(
     elif geometry:
         ifc_file = ifc_file or open_ifc(p)
         if use_cache:
-            meshes, failures, prints = _tessellate_changed(ifc_file, p, str(path), directory, settings, workers, progress)
+            meshes, failures, prints = _tessellate_changed(ifc_file, p, str(path), directory, settings, workers, progress,
+                                                           scan)
             _cache.save_meshes_entry(directory, meshes_key, meshes, failures, prints)
             if prints:
                 _cache.save_latest(directory, _cache.latest_key(p, settings_digest(settings)), meshes_key)
@@ -138,11 +162,157 @@ def load_file(
         elements = tuple(replace(e, bbox=bounds.get(e.global_id)) if e.global_id in bounds else e for e in records.elements)
     failures = [replace(f, file=label) for f in failures]
     storeys = tuple(replace(s, file=label) for s in records.storeys)
-    return replace(records, elements=elements, storeys=storeys), meshes, failures
+    result = replace(records, elements=elements, storeys=storeys)
+    if use_cache:
+        _remember(records_key, meshes_key if geometry else None, result, meshes, failures)
+    return result, meshes, failures
+
+
+def _remember(records_key: str, meshes_key: str | None, records: FileRecords, meshes: dict[str, Mesh],
+              failures: list[GeometryFailure]) -> None:
+    """Keep a file's result in memory as a delta base (the last :data:`_MAX_BASES` files)."""
+    _BASES[(records_key, meshes_key)] = (records, dict(meshes), list(failures))
+    _BASES.move_to_end((records_key, meshes_key))
+    while len(_BASES) > _MAX_BASES:
+        _BASES.popitem(last=False)
+
+
+def _save_index(ifc_file: Any, p: Path, sha: str, directory: Path, records_key: str) -> dict | None:
+    """Write the file's delta index and make this version its path's base; returns the record scan
+    (for the geometry fingerprints), or None when the file cannot have an index."""
+    from twin.ifc.delta import build_index
+    from twin.ifc.fingerprint import scan_records
+
+    try:
+        data = p.read_bytes()
+        scan = scan_records(data)
+        wanted = select_elements(ifc_file)
+        elements = {e.GlobalId: e.id() for e in wanted}
+        if len(elements) != len(wanted):
+            return scan                   # GlobalIds repeated in the file: records cannot be told apart
+        file_wide = [x.id() for c in ("IfcProject", "IfcBuildingStorey") for x in ifc_file.by_type(c)]
+        index = build_index(data, ifc_file.schema_identifier, elements, file_wide, records=scan)
+    except (OSError, ValueError, RuntimeError, KeyError):
+        return None
+    if _cache.save_index(directory, records_key, index.to_arrays()) is not None:
+        _cache.save_latest(directory, _cache.latest_key(p, "base"), sha)
+    return scan
+
+
+def _base_parts(directory: Path, records_key: str, meshes_key: str | None
+                ) -> tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]] | None:
+    """A base's records (with boxes when ``meshes_key``), meshes and failures: from memory, else the cache."""
+    got = _BASES.get((records_key, meshes_key))
+    if got is not None:
+        return got
+    payload = _cache.load_records_entry(directory, records_key)
+    parsed = _records_from_payload(payload) if payload is not None else None
+    if parsed is None:
+        return None
+    records, rows = parsed
+    meshes: dict[str, Mesh] = {}
+    failures: list[GeometryFailure] = []
+    bounds: dict[str, BBox] = {}
+    if meshes_key is not None:
+        cached = _cache.load_meshes_entry(directory, meshes_key)
+        if cached is None:
+            return None
+        meshes, failures, bounds = cached
+    records = replace(records, elements=tuple(_element_from_row(row, bounds.get(row[0])) for row in rows))
+    return records, meshes, failures
+
+
+def _load_delta(p: Path, path: str | os.PathLike[str], sha: str, directory: Path, geometry: bool,
+                settings: dict[str, Any] | None, workers: int | None, progress: Progress | None
+                ) -> tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]] | None:
+    """The file read as an edit of its path's base (see the module docstring), or None when it must be
+    read in full (no base, or an edit the index cannot vouch for)."""
+    from twin.ifc.delta import DeltaIndex, affected, diff_text
+
+    base_sha = _cache.load_latest(directory, _cache.latest_key(p, "base"))
+    if not base_sha or base_sha == sha:
+        return None
+    records_key = _cache.entry_key(base_sha, "records")
+    meshes_key = _cache.entry_key(base_sha, "meshes", settings_digest(settings)) if geometry else None
+    arrays = _cache.load_index(directory, records_key)
+    if arrays is None:
+        return None
+    try:
+        index = DeltaIndex.from_arrays(arrays)
+    except (KeyError, ValueError, TypeError):
+        return None
+    try:
+        data = p.read_bytes()
+    except OSError:
+        return None
+    diff = diff_text(index.source, data)
+    hit = affected(index, diff) if not isinstance(diff, str) else diff
+    if isinstance(hit, str) or len(hit.records) > max(64, len(index.gids) // 4):
+        return None
+    base = _base_parts(directory, records_key, meshes_key)
+    if base is None:
+        return None
+    old, old_meshes, old_failures = base
+    label = str(path)
+    fresh: dict[str, Any] = {}
+    new_meshes: dict[str, Mesh] = {}
+    new_failures: list[GeometryFailure] = []
+    new_warnings: list[str] = []
+    shapes = set(hit.shapes) if geometry else set()
+    if hit.records:
+        problems: list[str] = []
+        ifc_file = open_ifc(p, problems)
+        if problems:
+            return None
+        sid_of = dict(zip(index.gids, index.sids.tolist()))
+        entities = []
+        for gid in hit.records:
+            try:
+                entity = ifc_file.by_id(sid_of[gid])
+            except RuntimeError:
+                return None
+            if entity.GlobalId != gid:
+                return None
+            entities.append(entity)
+        read, new_warnings = read_elements(ifc_file, label, old.units, entities)
+        fresh = {e.global_id: e for e in read}
+        todo = [e for e in entities if e.GlobalId in shapes and e.Representation]
+        if todo:
+            new_meshes, new_failures = tessellate(ifc_file, label, settings=settings, elements=todo,
+                                                  workers=1 if len(todo) < 64 else workers, progress=progress)
+    meshes = dict(old_meshes)
+    for gid in shapes:
+        meshes.pop(gid, None)
+    meshes.update(new_meshes)
+    elements = []
+    for e in old.elements:
+        new = fresh.get(e.global_id)
+        if new is None:
+            elements.append(e if e.file == label else replace(e, file=label))
+        elif e.global_id in shapes:
+            mesh = meshes.get(e.global_id)
+            elements.append(replace(new, bbox=mesh.bounds if mesh is not None else None))
+        else:
+            elements.append(replace(new, bbox=e.bbox))
+    by_element: dict[str, list[str]] = {}
+    others: list[str] = []
+    for w in (*old.warnings, *new_warnings):
+        m = _WARNING_GID.search(w)
+        if m is None:
+            others.append(w)
+        elif m.group(1) not in fresh or w in new_warnings:
+            by_element.setdefault(m.group(1), []).append(w)
+    warnings = others + [w for e in elements for w in by_element.get(e.global_id, ())]
+    failures = [f if f.file == label else replace(f, file=label) for f in old_failures if f.global_id not in shapes]
+    failures += [replace(f, file=label) for f in new_failures]
+    records = replace(old, file=replace(old.file, path=label, sha256=sha), elements=tuple(elements),
+                      storeys=tuple(s if s.file == label else replace(s, file=label) for s in old.storeys),
+                      warnings=tuple(warnings))
+    return records, meshes, failures
 
 
 def _tessellate_changed(ifc_file: Any, p: Path, label: str, directory: Path, settings: dict[str, Any] | None,
-                        workers: int | None, progress: Progress | None
+                        workers: int | None, progress: Progress | None, scan: dict | None = None
                         ) -> tuple[dict[str, Mesh], list[GeometryFailure], dict[str, bytes] | None]:
     """Meshes of a file, tessellating only the elements whose geometry fingerprint is not the one
     stored with the last meshes of the same path (an edited file: one element moved costs one
@@ -157,7 +327,7 @@ def _tessellate_changed(ifc_file: Any, p: Path, label: str, directory: Path, set
                  + [r.RelatedFeatureElement.id() for r in getattr(e, "HasProjections", None) or ()] for e in wanted}
         prints: dict[str, bytes] | None = element_fingerprints(
             p, {e.GlobalId: e.id() for e in wanted}, extra, context=[x.id() for x in ifc_file.by_type("IfcProject")],
-            salt=f"{ifc_file.schema}|{digest}|{_engine_version()}")
+            salt=f"{ifc_file.schema}|{digest}|{_engine_version()}", records=scan)
     except (ValueError, OSError, RuntimeError):
         prints = None
     if prints is not None and len(prints) != len(wanted):
