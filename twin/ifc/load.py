@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import fields, replace
 from pathlib import Path
@@ -36,6 +37,7 @@ _TUPLE_FIELDS = ("materials", "systems", "placement")
 _MAX_PARSE_PROBLEMS = 10
 _BASES: "OrderedDict[tuple[str, str | None], tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]]]" = OrderedDict()
 _MAX_BASES = 2               # files kept in memory as delta bases (their objects are shared with the models)
+_BASES_LOCK = threading.Lock()
 _WARNING_GID = re.compile(r": element (\S+) \(")
 
 
@@ -171,10 +173,11 @@ def load_file(
 def _remember(records_key: str, meshes_key: str | None, records: FileRecords, meshes: dict[str, Mesh],
               failures: list[GeometryFailure]) -> None:
     """Keep a file's result in memory as a delta base (the last :data:`_MAX_BASES` files)."""
-    _BASES[(records_key, meshes_key)] = (records, dict(meshes), list(failures))
-    _BASES.move_to_end((records_key, meshes_key))
-    while len(_BASES) > _MAX_BASES:
-        _BASES.popitem(last=False)
+    with _BASES_LOCK:
+        _BASES[(records_key, meshes_key)] = (records, dict(meshes), list(failures))
+        _BASES.move_to_end((records_key, meshes_key))
+        while len(_BASES) > _MAX_BASES:
+            _BASES.popitem(last=False)
 
 
 def _save_index(ifc_file: Any, p: Path, sha: str, directory: Path, records_key: str) -> dict | None:
@@ -202,7 +205,8 @@ def _save_index(ifc_file: Any, p: Path, sha: str, directory: Path, records_key: 
 def _base_parts(directory: Path, records_key: str, meshes_key: str | None
                 ) -> tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]] | None:
     """A base's records (with boxes when ``meshes_key``), meshes and failures: from memory, else the cache."""
-    got = _BASES.get((records_key, meshes_key))
+    with _BASES_LOCK:
+        got = _BASES.get((records_key, meshes_key))
     if got is not None:
         return got
     payload = _cache.load_records_entry(directory, records_key)
