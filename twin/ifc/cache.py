@@ -95,7 +95,10 @@ def _write_atomic(path: Path, write: Callable[[Any], None]) -> None:
 def save_records_entry(cache_dir: Path, key: str, payload: dict[str, Any]) -> Path | None:
     """Write the records payload (JSON-serialisable dict); None if the cache is not writable."""
     path = Path(cache_dir) / f"records-{key}.json"
-    data = json.dumps({"format": CACHE_FORMAT, **payload}, separators=(",", ":"), allow_nan=True)
+    try:
+        data = json.dumps({"format": CACHE_FORMAT, **payload}, separators=(",", ":"), allow_nan=True)
+    except (TypeError, ValueError):
+        return None          # a value JSON cannot hold (a damaged record read as an entity): not cached
     try:
         _write_atomic(path, lambda h: h.write(data.encode("utf-8")))
     except OSError:

@@ -492,11 +492,14 @@ class _Extractor:
         """
         etype = self.rel.type_of.get(entity.id())
         type_value = getattr(etype, "PredefinedType", None) if etype is not None else None
+        type_value = type_value if isinstance(type_value, str) else None     # a damaged record can hold anything
         if type_value == "USERDEFINED":
             type_value = _text(etype, "ElementType") or type_value
         if type_value and type_value != "NOTDEFINED":
             return type_value
         value = getattr(entity, "PredefinedType", None)
+        if not isinstance(value, str):
+            return None
         if value == "USERDEFINED":
             return _text(entity, "ObjectType") or value
         return value
