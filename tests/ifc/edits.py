@@ -18,6 +18,17 @@ import ifcopenshell.guid
 _STRING_OR_REF = re.compile(r"'(?:[^']|'')*'|#(\d+)")
 
 
+def read_step(path: Path) -> str:
+    """The file's text, byte for byte (latin-1, line endings kept), so an edit changes only what it edits."""
+    with open(path, encoding="latin-1", newline="") as fh:
+        return fh.read()
+
+
+def write_step(path: Path, text: str) -> None:
+    with open(path, "w", encoding="latin-1", newline="") as fh:
+        fh.write(text)
+
+
 def record_match(text: str, rid: int) -> re.Match[str]:
     """The line of record ``#rid`` (fails the test if it is missing)."""
     m = re.search(rf"^#{rid}\s*=.*$", text, flags=re.M)
@@ -54,6 +65,13 @@ def id_of(text: str, global_id: str) -> int:
     return int(m.group(1))
 
 
+def global_id_of(text: str, rid: int) -> str:
+    """First attribute (the GlobalId) of record ``#rid``."""
+    m = re.match(r"#\d+\s*=\s*\w+\('([^']*)'", get_record(text, rid))
+    assert m is not None, f"record #{rid} has no GlobalId"
+    return m.group(1)
+
+
 def referrers(text: str, rid: int) -> list[int]:
     """Ids of the records that reference ``#rid``."""
     return [int(m.group(1)) for m in re.finditer(rf"^#(\d+)\s*=.*#{rid}(?!\d).*$", text, flags=re.M)]
@@ -63,7 +81,8 @@ def append_records(text: str, records: list[str]) -> str:
     """Text with records added at the end of the DATA section."""
     data = text.index("DATA;")
     end = text.index("ENDSEC;", data)
-    return text[:end] + "".join(r + "\n" for r in records) + text[end:]
+    newline = "\r\n" if "\r\n" in text[data:end] else "\n"
+    return text[:end] + "".join(r + newline for r in records) + text[end:]
 
 
 def delete_records(text: str, ids: list[int]) -> str:
@@ -175,7 +194,7 @@ def moved_up(path: Path, out: Path, gid: str, dz: float) -> None:
     pl = el.ObjectPlacement
     rel = pl.RelativePlacement
     x, y, z = (tuple(rel.Location.Coordinates) + (0.0,))[:3]
-    text = path.read_text()
+    text = read_step(path)
     n = next_id(text)
     ref = lambda e: f"#{e.id()}" if e is not None else "$"          # noqa: E731
     text = append_records(text, [
@@ -183,15 +202,15 @@ def moved_up(path: Path, out: Path, gid: str, dz: float) -> None:
         f"#{n + 1}=IFCAXIS2PLACEMENT3D(#{n},{ref(rel.Axis)},{ref(rel.RefDirection)});",
         f"#{n + 2}=IFCLOCALPLACEMENT({ref(pl.PlacementRelTo)},#{n + 1});",
     ])
-    out.write_text(replace_ref(text, el.id(), pl.id(), n + 2))
+    write_step(out, replace_ref(text, el.id(), pl.id(), n + 2))
 
 
 def moved_up_text(text: str, tmp: Path, gid: str, dz: float) -> str:
     """:func:`moved_up` on text (through a scratch file in ``tmp``)."""
     scratch = tmp / f"_moved_{gid.replace('$', '_')}.ifc"
-    scratch.write_text(text)
+    write_step(scratch, text)
     moved_up(scratch, scratch, gid, dz)
-    out = scratch.read_text()
+    out = read_step(scratch)
     scratch.unlink()
     return out
 
