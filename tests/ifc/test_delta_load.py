@@ -71,6 +71,8 @@ def differences(a: BuildingModel, b: BuildingModel, *, files: bool | str = True)
             elif f.name in ("properties", "quantities"):
                 if dict(va) != dict(vb):
                     out.append(f"element {gid} ({ea.ifc_class}) {f.name}: {_describe_dict_diff(dict(va), dict(vb))}")
+                elif list(va) != list(vb):          # same entries; the order is what a user lists and exports
+                    out.append(f"element {gid} ({ea.ifc_class}) {f.name} order: {list(va)} != {list(vb)}")
             elif va != vb:
                 out.append(f"element {gid} ({ea.ifc_class}) {f.name}: {va!r} != {vb!r}")
     if a.storeys != b.storeys:
@@ -109,7 +111,7 @@ def test_differences_sees_each_kind_of_change(tmp_path):
     path.write_bytes(DEMO.read_bytes())
     base = load_model(path, use_cache=False)
     assert differences(base, load_model(path, use_cache=False)) == []
-    gid = next(iter(base.elements))
+    gid = next(g for g, x in base.elements.items() if len(x.properties) >= 2 and x.bbox is not None)
     e = base.elements[gid]
     mesh_gid = next(iter(base.meshes))
     m = base.meshes[mesh_gid]
@@ -125,6 +127,7 @@ def test_differences_sees_each_kind_of_change(tmp_path):
     shifted_box = ((e.bbox[0][0] + 1e-6, *e.bbox[0][1:]), e.bbox[1]) if e.bbox else ((0.0, 0.0, 0.0), (1.0, 1.0, 1.0))
     cases = {
         "properties": {**base.elements, gid: replace(e, properties={**e.properties, "X.Y": 1})},
+        "properties order": {**base.elements, gid: replace(e, properties=dict(reversed(list(e.properties.items()))))},
         "quantities": {**base.elements, gid: replace(e, quantities={**e.quantities, "X.Y": 1.0})},
         "materials": {**base.elements, gid: replace(e, materials=(*e.materials, "Gold"))},
         "systems": {**base.elements, gid: replace(e, systems=(*e.systems, "S"))},
@@ -241,7 +244,7 @@ class Run:
 
 def load_edit(tmp_path: Path, spy: Spy, original: str, edited: str, *, name: str = "model.ifc",
               geometry: bool = True, base_geometry: bool | None = None, others: tuple[Path, ...] = (),
-              cache: Path | None = None) -> Run:
+              cache: Path | None = None, settings: dict | None = None, base_settings: dict | None = None) -> Run:
     """Load ``original`` at a path through a cache, overwrite the path with ``edited``, load again
     through the cache and from scratch, and check the two are equal. ``others`` are further files of
     a federated load (not edited)."""
@@ -249,12 +252,13 @@ def load_edit(tmp_path: Path, spy: Spy, original: str, edited: str, *, name: str
     cache = cache or tmp_path / "cache"
     paths = [path, *others] if others else path
     ed.write_step(path, original)
-    before = load_model(paths, cache_dir=cache, geometry=geometry if base_geometry is None else base_geometry)
+    before = load_model(paths, cache_dir=cache, geometry=geometry if base_geometry is None else base_geometry,
+                        settings=base_settings)
     spy.reset()
     ed.write_step(path, edited)
-    after = load_model(paths, cache_dir=cache, geometry=geometry)
+    after = load_model(paths, cache_dir=cache, geometry=geometry, settings=settings)
     seen = spy.snapshot()
-    fresh = load_model(paths, use_cache=False, geometry=geometry)
+    fresh = load_model(paths, use_cache=False, geometry=geometry, settings=settings)
     assert_same_model(after, fresh)
     return Run(before, after, fresh, seen)
 
@@ -410,6 +414,11 @@ DEMO_EDITS: dict[str, tuple[Callable[[str, Path], str], bool]] = {
     "renumbered and one element moved": (lambda t, tmp: ed.renumber(_move_duct(t, tmp), 1000), True),
     "record split over two lines (formatting only)": (_multi_line_record, True),
     "line endings changed to CRLF": (lambda t, tmp: t.replace("\n", "\r\n"), False),
+    "two property records swap numbers (set order changes)": (
+        lambda t, tmp: ed.set_record(ed.set_record(t, 122, ed.get_record(t, 123).replace("#123=", "#122=", 1)),
+                                     123, ed.get_record(t, 122).replace("#122=", "#123=", 1)), True),
+    "lower-case class name": (lambda t, tmp: ed.sub_record(t, 1730, "=IFCBEAM(", "=IfcBeam("), False),
+    "trailing blanks after a record": (lambda t, tmp: ed.set_record(t, 1730, ed.get_record(t, 1730) + "  "), False),
     "record line duplicated": (lambda t, tmp: ed.append_records(t, [ed.get_record(t, 122)]), False),
     "record line duplicated with another value": (
         lambda t, tmp: ed.append_records(t, [ed.get_record(t, 122).replace("'PF2000x600'", "'PF9'")]), False),
@@ -548,6 +557,19 @@ def test_records_only_loads_of_an_edited_file(base_geometry, geometry, tmp_path,
             assert not run.after.meshes and all(e.bbox is None for e in run.after.elements.values())
 
 
+@pytest.mark.parametrize("base_settings, settings", [(None, {"weld-vertices": False}),
+                                                     ({"weld-vertices": False}, {"weld-vertices": False}),
+                                                     ({"weld-vertices": False}, None)])
+def test_geometry_settings_of_the_base_and_of_the_edit(base_settings, settings, tmp_path, spy, demo_text):
+    """Meshes made with other settings are never reused: the delta takes the base's meshes of the
+    settings asked for, or reads in full."""
+    run = load_edit(tmp_path, spy, demo_text, _move_duct(demo_text, tmp_path), settings=settings,
+                    base_settings=base_settings)
+    if base_settings == settings:
+        run.seen.assert_delta_used()
+        assert run.seen.tessellated_ids == {gid(demo_text, 1023)}
+
+
 @pytest.mark.parametrize("name", ["duct moved by a new local placement", "element deleted", "occurrence property value",
                                   "header time stamp only"])
 def test_a_federated_load_with_one_file_edited(name, tmp_path, spy, demo_text):
@@ -680,6 +702,18 @@ def _small_edit(text: str, ids: dict[str, str], tmp: Path, name: str) -> str:
     if name == "opening deleted":
         voids = ed.record_ids(text, "IFCRELVOIDSELEMENT")
         return ed.delete_records(text, [*voids, ed.id_of(text, ids["opening"])])
+    if name == "opening re-hosted to the other wall":
+        rel = ed.record_ids(text, "IFCRELVOIDSELEMENT")[0]
+        return ed.replace_ref(text, rel, ed.id_of(text, ids["wall1"]), ed.id_of(text, ids["wall2"]))
+    if name == "opening made deeper in place":
+        opening = ed.id_of(text, ids["opening"])
+        shape = int(re.findall(r"#(\d+)", ed.get_record(text, opening))[-1])
+        rep = int(re.findall(r"#(\d+)", ed.get_record(text, shape).split("=", 1)[1])[-1])
+        solid = int(re.findall(r"#(\d+)", ed.get_record(text, rep).split("=", 1)[1])[-1])
+        line = ed.get_record(text, solid)
+        assert "IFCEXTRUDEDAREASOLID" in line, line
+        depth = line.rsplit(",", 1)[1].rstrip(");")
+        return ed.set_record(text, solid, line[:line.rindex(",") + 1] + repr(float(depth) * 0.5) + ");")
     if name == "type material changed":
         rel = ed.record_ids(text, "IFCRELASSOCIATESMATERIAL")[0]
         n = ed.next_id(text)
@@ -714,7 +748,7 @@ def _small_edit(text: str, ids: dict[str, str], tmp: Path, name: str) -> str:
     raise AssertionError(name)
 
 
-SMALL_EDITS = ["opening moved", "opening deleted", "type material changed", "type property value",
+SMALL_EDITS = ["opening moved", "opening deleted", "opening re-hosted to the other wall", "opening made deeper in place", "type material changed", "type property value",
                "occurrence property overriding the type", "property unit set", "length unit millimetre -> metre",
                "owner history edited", "broken element repaired"]
 
@@ -728,11 +762,13 @@ def test_an_edited_small_model_loads_equal_to_a_full_read(name, tmp_path, spy, s
     changed = differences(run.before, run.fresh, files="content")
     assert bool(changed) == (name != "owner history edited"), changed[:5]
     if name.startswith("opening"):
-        wall = ids["wall1"]
-        assert not np.array_equal(run.after.meshes[wall].vertices, run.before.meshes[wall].vertices)
-        assert run.after.meshes[ids["wall2"]].vertices.shape == run.before.meshes[ids["wall2"]].vertices.shape
+        # the opening box sits in wall1 only: re-hosted to wall2 it cuts nothing there (wall1 is whole again)
+        for wall in (ids["wall1"], ids["wall2"]):
+            same = np.array_equal(run.after.meshes[wall].vertices, run.before.meshes[wall].vertices)
+            assert same == (wall == ids["wall2"]), (name, wall)
         if run.seen.delta_used:
-            assert run.seen.tessellated_ids == {wall}
+            cut = {ids["wall1"], ids["wall2"]} if "re-hosted" in name else {ids["wall1"]}
+            assert run.seen.tessellated_ids == cut
 
 
 def test_an_opening_moved_is_a_delta_that_retessellates_its_wall(tmp_path, spy, small):
