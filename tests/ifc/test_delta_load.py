@@ -534,6 +534,23 @@ def test_a_space_moved_to_another_storey_moves_the_storey_of_what_it_contains(tm
     assert run.after.elements[footing].container == gid(base, n)
 
 
+def test_systems_of_a_reread_element_keep_the_full_read_order(tmp_path, spy, demo_text):
+    """Duct #1023 is in three systems through a plain rel, a by-factor rel (a subclass) and a plain rel
+    numbered after it; moved, it is read again from the rels that reach it: same systems, same order."""
+    n = ed.next_id(demo_text)
+    base = ed.append_records(demo_text, [
+        f"#{n}=IFCDISTRIBUTIONSYSTEM('{ed.new_guid()}',$,'Smoke extract',$,$,$,.VENTILATION.);",
+        f"#{n + 1}=IFCDISTRIBUTIONSYSTEM('{ed.new_guid()}',$,'Kitchen extract',$,$,$,.EXHAUST.);",
+        f"#{n + 2}=IFCRELASSIGNSTOGROUPBYFACTOR('{ed.new_guid()}',$,$,$,(#1023),$,#{n},0.5);",
+        f"#{n + 3}=IFCRELASSIGNSTOGROUP('{ed.new_guid()}',$,$,$,(#1023),$,#{n + 1});",
+    ])
+    run = load_edit(tmp_path, spy, base, _move_duct(base, tmp_path))
+    duct = gid(demo_text, 1023)
+    assert len(run.fresh.elements[duct].systems) == 3, run.fresh.elements[duct].systems
+    run.seen.assert_delta_used()
+    assert duct in run.seen.extracted
+
+
 # --------------------------------------------------------------------------- sequences, partial loads, federations
 
 def test_two_successive_edits_and_going_back(tmp_path, spy, demo_text):
