@@ -371,6 +371,7 @@ DEMO_EDITS: dict[str, tuple[Callable[[str, Path], str], bool]] = {
     "storey placement point edited (whole storey moves)": (_sub(27, "((0.,0.,3.6))", "((0.,0.,3.7))"), True),
     "world origin point edited (everything moves)": (_sub(10, "((0.,0.,0.))", "((1.,0.,0.))"), True),
     "shared representation-map extrusion deepened": (_sub(110, ",0.6);", ",0.75);"), True),
+    "shared extrusion made flat (every footing fails)": (_sub(110, ",0.6);", ",0.);"), True),
     # 3. properties and quantities
     "occurrence property value": (_sub(122, "'PF2000x600'", "'PF2400x600'"), True),
     "type property value (every duct of the type)": (_sub(3808, "'D600x300'", "'D650x300'"), True),
@@ -848,6 +849,25 @@ def test_an_opening_moved_is_a_delta_that_retessellates_its_wall(tmp_path, spy, 
     run = load_edit(tmp_path, spy, text, _small_edit(text, ids, tmp_path, "opening moved"), name="small.ifc")
     run.seen.assert_delta_used()
     assert run.seen.tessellated_ids == {ids["wall1"]}
+
+
+def test_a_base_loaded_by_a_relative_path_and_the_edit_by_an_absolute_one(tmp_path, spy, small, monkeypatch):
+    """The two spellings of one path share the base; everything that names the file (elements, storeys,
+    failures, warnings) names it as the edited load spelled it."""
+    text, ids = small
+    spy.fail_for = {ids["wall2"]}
+    monkeypatch.chdir(tmp_path)
+    ed.write_step(tmp_path / "small.ifc", text)
+    cache = tmp_path / "cache"
+    load_model("small.ifc", cache_dir=cache)
+    spy.reset()
+    ed.write_step(tmp_path / "small.ifc", _small_edit(text, ids, tmp_path, "opening moved"))
+    after = load_model(tmp_path / "small.ifc", cache_dir=cache)
+    seen = spy.snapshot()
+    fresh = load_model(tmp_path / "small.ifc", use_cache=False)
+    assert fresh.warnings and fresh.geometry_failures
+    assert_same_model(after, fresh)
+    seen.assert_delta_used()
 
 
 def test_a_type_property_edit_reaches_every_element_of_the_type(tmp_path, spy, small):
