@@ -737,6 +737,38 @@ def test_a_damaged_line_gives_the_warnings_of_a_full_read(rid, damage, warns, tm
     assert any("parse error" in w for w in fresh.warnings) == warns, fresh.warnings
 
 
+HEADER_EDITS = {
+    "FILE_NAME left unclosed": ("'twin demo-building generator','none');", "'twin demo-building generator','none';"),
+    "ISO-10303-21 first line removed": ("ISO-10303-21;\n", ""),
+    "garbage line in the header": ("FILE_SCHEMA(('IFC4'));", "FILE_SCHEMA(('IFC4'));\nGARBAGE(((;"),
+    "header ENDSEC removed": ("FILE_SCHEMA(('IFC4'));\nENDSEC;", "FILE_SCHEMA(('IFC4'));"),
+    "END-ISO-10303-21 removed": ("END-ISO-10303-21;", ""),
+    "schema spelled in lower case": ("FILE_SCHEMA(('IFC4'))", "FILE_SCHEMA(('ifc4'))"),
+    "schema changed to IFC4X3": ("FILE_SCHEMA(('IFC4'))", "FILE_SCHEMA(('IFC4X3_ADD2'))"),
+}
+
+
+@pytest.mark.parametrize("name", list(HEADER_EDITS))
+def test_a_header_edit_reads_as_a_full_read_does(name, tmp_path, spy, demo_text):
+    """Data lines unchanged, header edited: when the full read refuses the file, so must the cached
+    load (same error), otherwise the models are equal."""
+    old, new = HEADER_EDITS[name]
+    assert old in demo_text
+    edited = demo_text.replace(old, new, 1)
+    path, cache = tmp_path / "model.ifc", tmp_path / "cache"
+    ed.write_step(path, demo_text)
+    load_model(path, cache_dir=cache)
+    ed.write_step(path, edited)
+    try:
+        fresh = load_model(path, use_cache=False)
+    except TwinError as exc:
+        with pytest.raises(type(exc)) as cached:
+            load_model(path, cache_dir=cache)
+        assert str(cached.value) == str(exc)
+        return
+    assert_same_model(load_model(path, cache_dir=cache), fresh)
+
+
 def test_a_damaged_line_then_repaired(tmp_path, spy, demo_text):
     line = ed.get_record(demo_text, 122)
     damaged = ed.set_record(demo_text, 122, line[:-3] + ";")
