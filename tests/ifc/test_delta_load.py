@@ -429,6 +429,10 @@ DEMO_EDITS: dict[str, tuple[Callable[[str, Path], str], bool]] = {
     "record line duplicated": (lambda t, tmp: ed.append_records(t, [ed.get_record(t, 122)]), False),
     "record line duplicated with another value": (
         lambda t, tmp: ed.append_records(t, [ed.get_record(t, 122).replace("'PF2000x600'", "'PF9'")]), False),
+    "element line moved after the DATA section's ENDSEC": (
+        lambda t, tmp: ed.delete_records(t, [1730]).replace("ENDSEC;\nEND-ISO", f"ENDSEC;\n{ed.get_record(t, 1730)}\nEND-ISO"), False),
+    "edited record moved after END-ISO-10303-21": (
+        lambda t, tmp: ed.delete_records(t, [122]) + ed.get_record(t, 122).replace("'PF2000x600'", "'PF9'") + "\n", True),
     "comment line added in DATA": (lambda t, tmp: ed.append_records(t, ["/* edited by hand */"]), False),
     "blank lines and indentation": (lambda t, tmp: ed.set_record(t, 1730, "\n  " + ed.get_record(t, 1730)), False),
     "unreferenced record appended": (lambda t, tmp: ed.append_records(t, [f"#{ed.next_id(t)}=IFCCARTESIANPOINT((5.,5.,5.));"]), False),
