@@ -221,6 +221,17 @@ def tessellate(
         meshes.update(from_processes)
     else:
         meshes.update(_iterate(geom_settings, ifc_file, wanted, workers, progress))
+    seen: set[str] = set()
+    for entity in wanted:      # a GlobalId repeated in the file: the first element's shape, whatever order they came in
+        gid = entity.GlobalId
+        if gid in seen and gid in meshes:
+            first = next(e for e in wanted if e.GlobalId == gid)
+            mesh, _ = _retry_alone(geom_settings, first)
+            if mesh is not None:
+                meshes[gid] = mesh
+            else:
+                meshes.pop(gid)
+        seen.add(gid)
     failures = []
     for entity in wanted:
         if entity.GlobalId in meshes or not has_body(entity):

@@ -111,7 +111,8 @@ def load_file(
         parsed = _records_from_payload(payload) if payload is not None else None
         if parsed is not None:
             records, cached_rows = parsed
-            records = replace(records, file=replace(records.file, path=str(path)))
+            records = replace(records, file=replace(records.file, path=str(path)),
+                              warnings=_relabelled(records.warnings, records.file.path, str(path)))
     if use_cache and records is None:
         delta = _load_delta(p, path, sha, directory, geometry, settings, workers, progress)
         if delta is not None:
@@ -168,6 +169,13 @@ def load_file(
     if use_cache:
         _remember(records_key, meshes_key if geometry else None, result, meshes, failures)
     return result, meshes, failures
+
+
+def _relabelled(warnings: tuple[str, ...], old: str, new: str) -> tuple[str, ...]:
+    """Warnings read under path ``old`` (they start with it) as they read for the same file at ``new``."""
+    if old == new:
+        return tuple(warnings)
+    return tuple(new + w[len(old):] if w.startswith(old) else w for w in warnings)
 
 
 def _remember(records_key: str, meshes_key: str | None, records: FileRecords, meshes: dict[str, Mesh],
@@ -301,15 +309,20 @@ def _load_delta(p: Path, path: str | os.PathLike[str], sha: str, directory: Path
             elements.append(replace(new, bbox=e.bbox))
     by_element: dict[str, list[str]] = {}
     others: list[str] = []
-    for w in (*old.warnings, *new_warnings):
+    for w in _relabelled(old.warnings, old.file.path, label):
         m = _WARNING_GID.search(w)
         if m is None:
             others.append(w)
-        elif m.group(1) not in fresh or w in new_warnings:
+        elif m.group(1) not in fresh:
             by_element.setdefault(m.group(1), []).append(w)
+    for w in new_warnings:
+        m = _WARNING_GID.search(w)
+        by_element.setdefault(m.group(1) if m else "", []).append(w)
     warnings = others + [w for e in elements for w in by_element.get(e.global_id, ())]
+    position = {e.global_id: i for i, e in enumerate(elements)}
     failures = [f if f.file == label else replace(f, file=label) for f in old_failures if f.global_id not in shapes]
     failures += [replace(f, file=label) for f in new_failures]
+    failures.sort(key=lambda f: position.get(f.global_id, len(position)))     # element order, as a full read
     records = replace(old, file=replace(old.file, path=label, sha256=sha), elements=tuple(elements),
                       storeys=tuple(s if s.file == label else replace(s, file=label) for s in old.storeys),
                       warnings=tuple(warnings))
