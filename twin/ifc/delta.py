@@ -140,11 +140,13 @@ class Diff:
     """Records that differ between two versions of a file (step ids).
 
     ``changed`` are ids whose base record was removed or rewritten; ``added`` maps the ids of new and
-    rewritten records to ``(CLASS, argument text)`` as they are now.
+    rewritten records to ``(CLASS, argument text)`` as they are now; ``header_changed`` says whether the
+    text around the records (header, end of file) differs.
     """
 
     changed: np.ndarray
     added: dict[int, tuple[bytes, bytes]]
+    header_changed: bool = False
 
 
 @lru_cache(maxsize=8)
@@ -365,7 +367,8 @@ def diff_text(old: bytes, new: bytes) -> Diff | str:
     for rid, (cls, _) in added.items():
         if rid in removed and removed[rid] != cls:
             return f"#{rid} changed class ({removed[rid].decode()} -> {cls.decode()})"
-    return Diff(changed=np.array(sorted(removed), dtype=np.int64), added=added)
+    header_changed = old[:_data_start(old)] != new[:_data_start(new)] or a[-3:] != b[-3:]
+    return Diff(changed=np.array(sorted(removed), dtype=np.int64), added=added, header_changed=header_changed)
 
 
 def _ancestors(index: DeltaIndex, start: np.ndarray) -> np.ndarray:

@@ -271,7 +271,7 @@ def _load_delta(p: Path, path: str | os.PathLike[str], sha: str, directory: Path
     new_failures: list[GeometryFailure] = []
     new_warnings: list[str] = []
     shapes = set(hit.shapes) if geometry else set()
-    if hit.records or diff.added:
+    if hit.records or diff.added or diff.header_changed:
         # the parser sees every changed line: damaged ones give the full read's warnings (or error)
         problems: list[str] = []
         ifc_file = open_ifc(p, problems)
