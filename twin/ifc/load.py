@@ -270,7 +270,9 @@ def _load_delta(p: Path, path: str | os.PathLike[str], sha: str, directory: Path
     new_meshes: dict[str, Mesh] = {}
     new_failures: list[GeometryFailure] = []
     new_warnings: list[str] = []
-    shapes = set(hit.shapes) if geometry else set()
+    # other geometry settings may read more than the shape subgraph (material layer sets...): then every
+    # element read again is tessellated again
+    shapes = (set(hit.shapes) if not settings else set(hit.records)) if geometry else set()
     if hit.records or diff.added or diff.header_changed:
         # the parser sees every changed line: damaged ones give the full read's warnings (or error)
         problems: list[str] = []
