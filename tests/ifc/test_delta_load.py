@@ -976,3 +976,15 @@ def test_an_edited_office_model_loads_equal_to_a_full_read(name, tmp_path, spy, 
     if name == "owner history edited":       # every record refers to it, nothing reads it
         run.seen.assert_delta_used()
         assert run.seen.tessellated_ids == set() and run.seen.extracted == []
+
+
+@pytest.mark.parametrize("sample", ["PCERT_Building-Structural.ifc", "PCERT_Building-Hvac.ifc"])
+def test_an_edited_ifc4x3_file(sample, tmp_path, spy):
+    """IFC4X3_ADD2 files (another schema's classes decide what is a product): one element moved."""
+    text = ed.read_step(shared_path("samples", "ifc", sample))
+    full = load_model(shared_path("samples", "ifc", sample), use_cache=False)
+    moved = next(g for g in full.elements if g in full.meshes)
+    run = load_edit(tmp_path, spy, text, ed.moved_up_text(text, tmp_path, moved, 0.5), name=sample)
+    run.seen.assert_delta_used()
+    assert run.seen.tessellated_ids == {moved}
+    assert differences(run.before, run.fresh, files="content")
