@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable
 
+import ifcopenshell
 import numpy as np
 import pytest
 
@@ -878,6 +879,34 @@ def test_an_edited_small_model_loads_equal_to_a_full_read(name, tmp_path, spy, s
         if run.seen.delta_used:
             cut = {ids["wall1"], ids["wall2"]} if "re-hosted" in name else {ids["wall1"]}
             assert run.seen.tessellated_ids == cut
+
+
+@pytest.mark.parametrize("storey_renamed", [False, True], ids=["delta", "full-read-reusing-meshes"])
+def test_an_opening_of_an_assembly_moved_retessellates_its_parts(storey_renamed, tmp_path, spy):
+    """The opening voids an IfcElementAssembly that aggregates wall1: the geometry kernel subtracts the
+    openings of the whole from its parts, so moving the opening changes wall1's mesh. With the storey
+    renamed too the records are read in full and meshes are reused by geometry fingerprints."""
+    import ifcopenshell.api.aggregate
+    import ifcopenshell.api.root
+
+    path = tmp_path / "built.ifc"
+    ids = build_small_model(path)
+    ed.add_opening_geometry(path, ids)
+    f = ifcopenshell.open(str(path))
+    assembly = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Assembly")
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=assembly, products=[f.by_guid(ids["wall1"])])
+    for rel in f.by_type("IfcRelVoidsElement"):
+        rel.RelatingBuildingElement = assembly
+    f.write(str(path))
+    text = ed.read_step(path)
+    edited = ed.moved_up_text(text, tmp_path, ids["opening"], 800.0)
+    if storey_renamed:
+        edited = edited.replace("'Level 1'", "'Level one'", 1)
+    run = load_edit(tmp_path, spy, text, edited, name="small.ifc")
+    wall = ids["wall1"]
+    assert run.fresh.meshes[wall].vertices.shape == run.before.meshes[wall].vertices.shape != \
+        run.fresh.meshes[ids["wall2"]].vertices.shape, "the assembly's opening cuts wall1"
+    assert not np.array_equal(run.fresh.meshes[wall].vertices, run.before.meshes[wall].vertices)
 
 
 def test_an_opening_moved_is_a_delta_that_retessellates_its_wall(tmp_path, spy, small):
