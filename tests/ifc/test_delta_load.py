@@ -398,13 +398,15 @@ DEMO_EDITS: dict[str, tuple[Callable[[str, Path], str], bool]] = {
     "flight taken out of its stair aggregate": (lambda t, tmp: ed.delete_records(t, [3792]), True),
     "stair moved to another storey (its flight follows)": (lambda t, tmp: ed.add_ref(ed.drop_ref(t, 3787, 922), 3788, 1426, 922), True),
     "second containment rel for an element (the first one wins)": (
-        lambda t, tmp: ed.append_records(t, [f"#{ed.next_id(t)}=IFCRELCONTAINEDINSPATIALSTRUCTURE('{ed.new_guid()}',$,$,$,(#121),#30);"]), False),
+        lambda t, tmp: ed.append_records(
+            t, [f"#{ed.next_id(t)}=IFCRELCONTAINEDINSPATIALSTRUCTURE('{ed.new_guid()}',$,$,$,(#121),#30);"]), False),
     "new containment rel numbered below the old one (now it wins)": (_rel_taking_a_low_number, True),
     # 7. elements added, deleted, re-classed, re-identified
     "element added": (_new_beam, True),
     "element deleted": (_delete_beam, True),
     "element class changed on the same line": (_sub(728, "=IFCWALL(", "=IFCSLAB("), True),
-    "element class changed with its predefined type": (_chain(_sub(728, "=IFCWALL(", "=IFCSLAB("), _sub(728, ".SOLIDWALL.", ".FLOOR.")), True),
+    "element class changed with its predefined type": (
+        _chain(_sub(728, "=IFCWALL(", "=IFCSLAB("), _sub(728, ".SOLIDWALL.", ".FLOOR.")), True),
     "GlobalId changed": (lambda t, tmp: ed.sub_record(t, 1730, gid(t, 1730), ed.new_guid()), True),
     "GlobalIds of two elements swapped": (_swap_guids, True),
     "GlobalId duplicated": (lambda t, tmp: ed.sub_record(t, 1759, gid(t, 1759), gid(t, 1730)), True),
@@ -416,7 +418,8 @@ DEMO_EDITS: dict[str, tuple[Callable[[str, Path], str], bool]] = {
     # 8-10. header, units, numbering, formatting
     "header time stamp only": (lambda t, tmp: ed.set_file_name_timestamp(t, "2026-11-21T10:00:00"), False),
     "length unit metre -> millimetre": (_sub(1, ".LENGTHUNIT.,$,.METRE.", ".LENGTHUNIT.,.MILLI.,.METRE."), True),
-    "project name edited (its long name is what the reader shows)": (_sub(20, "'Demo Building',$,$,'twin", "'Demo Tower',$,$,'twin"), False),
+    "project name edited (its long name is what the reader shows)": (
+        _sub(20, "'Demo Building',$,$,'twin", "'Demo Tower',$,$,'twin"), False),
     "project long name edited": (_sub(20, "'twin demo building'", "'twin demo tower'"), True),
     "every #id shifted by 1000": (lambda t, tmp: ed.renumber(t, 1000), False),
     "renumbered and one element moved": (lambda t, tmp: ed.renumber(_move_duct(t, tmp), 1000), True),
@@ -855,7 +858,8 @@ def _small_edit(text: str, ids: dict[str, str], tmp: Path, name: str) -> str:
     raise AssertionError(name)
 
 
-SMALL_EDITS = ["opening moved", "opening deleted", "opening re-hosted to the other wall", "opening made deeper in place", "type material changed", "type property value",
+SMALL_EDITS = ["opening moved", "opening deleted", "opening re-hosted to the other wall", "opening made deeper in place",
+               "type material changed", "type property value",
                "occurrence property overriding the type", "property unit set", "length unit millimetre -> metre",
                "owner history edited", "broken element repaired"]
 
