@@ -658,6 +658,13 @@ def test_a_federation_of_two_copies_sharing_every_global_id(edited_first, tmp_pa
     assert after.elements[duct].file == str(paths[0])
 
 
+def test_one_path_listed_twice_in_a_federation(tmp_path, spy, demo_text):
+    """The second listing shares every GlobalId with the first (kept once, with a warning)."""
+    path = tmp_path / "model.ifc"
+    run = load_edit(tmp_path, spy, demo_text, _move_duct(demo_text, tmp_path), others=(path,))
+    assert len(run.after.files) == 2 and run.after.warnings
+
+
 @pytest.mark.parametrize("name", ["type property value (every duct of the type)", "duct moved by a new local placement"])
 def test_the_same_edit_twice_and_a_revert_through_one_cache(name, tmp_path, spy, demo_text):
     """Loading the edited file a second time hits its own cache entry; the original's entry is still right."""
