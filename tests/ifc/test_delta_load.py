@@ -928,6 +928,38 @@ def test_an_opening_of_an_assembly_cuts_its_parts(edit, storey_renamed, tmp_path
     assert not np.array_equal(run.fresh.meshes[wall].vertices, run.before.meshes[wall].vertices)
 
 
+def test_a_part_follows_its_assembly_to_another_storey(tmp_path, spy):
+    """wall1 has no container of its own: it is a part of an assembly contained in Level 1. The edit
+    moves the assembly to Level 2's containment: wall1's storey and container change with it."""
+    import ifcopenshell.api.aggregate
+    import ifcopenshell.api.root
+    import ifcopenshell.api.spatial
+
+    path = tmp_path / "built.ifc"
+    ids = build_small_model(path)
+    f = ifcopenshell.open(str(path))
+    level1 = f.by_type("IfcBuildingStorey")[0]
+    level2 = ifcopenshell.api.root.create_entity(f, ifc_class="IfcBuildingStorey", name="Level 2")
+    level2.Elevation = 6000.0
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=f.by_type("IfcBuilding")[0], products=[level2])
+    wall1, duct = f.by_guid(ids["wall1"]), f.by_guid(ids["duct"])
+    assembly = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Assembly")
+    ifcopenshell.api.spatial.unassign_container(f, products=[wall1])
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=assembly, products=[wall1])
+    ifcopenshell.api.spatial.assign_container(f, relating_structure=level1, products=[assembly])
+    ifcopenshell.api.spatial.assign_container(f, relating_structure=level2, products=[duct])
+    rel1 = assembly.ContainedInStructure[0].id()
+    rel2 = duct.ContainedInStructure[0].id()
+    asm_id = assembly.id()
+    f.write(str(path))
+    text = ed.read_step(path)
+    edited = ed.add_ref(ed.drop_ref(text, rel1, asm_id), rel2, duct.id(), asm_id)
+    run = load_edit(tmp_path, spy, text, edited, name="small.ifc")
+    assert run.before.elements[ids["wall1"]].storey == "Level 1"
+    assert run.after.elements[ids["wall1"]].storey == "Level 2"
+    assert run.seen.delta_used
+
+
 def test_an_opening_moved_is_a_delta_that_retessellates_its_wall(tmp_path, spy, small):
     text, ids = small
     run = load_edit(tmp_path, spy, text, _small_edit(text, ids, tmp_path, "opening moved"), name="small.ifc")
