@@ -893,7 +893,7 @@ def test_an_edited_small_model_loads_equal_to_a_full_read(name, tmp_path, spy, s
 
 
 @pytest.mark.parametrize("storey_renamed", [False, True], ids=["delta", "full-read-reusing-meshes"])
-@pytest.mark.parametrize("edit", ["opening moved", "wall1 taken out of the assembly"])
+@pytest.mark.parametrize("edit", ["opening moved", "wall1 taken out of the assembly", "opening of an outer assembly moved"])
 def test_an_opening_of_an_assembly_cuts_its_parts(edit, storey_renamed, tmp_path, spy):
     """The opening voids an IfcElementAssembly that aggregates wall1: the geometry kernel subtracts the
     openings of the whole from its parts, so moving the opening, or taking wall1 out of the assembly,
@@ -908,12 +908,16 @@ def test_an_opening_of_an_assembly_cuts_its_parts(edit, storey_renamed, tmp_path
     f = ifcopenshell.open(str(path))
     assembly = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Assembly")
     ifcopenshell.api.aggregate.assign_object(f, relating_object=assembly, products=[f.by_guid(ids["wall1"])])
+    aggregate = assembly.IsDecomposedBy[0].id()
+    if edit == "opening of an outer assembly moved":      # the opening voids the assembly of the assembly
+        outer = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Outer assembly")
+        ifcopenshell.api.aggregate.assign_object(f, relating_object=outer, products=[assembly])
+        assembly = outer
     for rel in f.by_type("IfcRelVoidsElement"):
         rel.RelatingBuildingElement = assembly
-    aggregate = assembly.IsDecomposedBy[0].id()
     f.write(str(path))
     text = ed.read_step(path)
-    if edit == "opening moved":
+    if edit in ("opening moved", "opening of an outer assembly moved"):
         edited = ed.moved_up_text(text, tmp_path, ids["opening"], 800.0)
     else:
         rel = ed.get_record(text, aggregate)
