@@ -62,6 +62,7 @@ _UP = {  # relationship class -> (argument holding the element side, argument ho
     b"IFCRELDEFINESBYTYPE": (4, 5),
 }
 _CUTS = {b"IFCRELVOIDSELEMENT": (4, 5), b"IFCRELPROJECTSELEMENT": (4, 5)}
+_PARTS = (b"IFCRELAGGREGATES", b"IFCRELNESTS")
 _FILE_WIDE = ("IfcProject", "IfcBuildingStorey")
 MAX_CHANGED_FRACTION = 0.2
 """A diff touching more than this share of the base's records is read in full (a re-export)."""
@@ -88,8 +89,13 @@ class DeltaIndex:
     roots, lines, objects : tuple (offsets (k+1,) int64, ids int64)
         Per element, in CSR form (see the module docstring).
     shape : tuple (offsets (k+1,) int64, ids int64)
-        Per element, what its geometry reads: itself, the openings and projections cut into it (whole
-        subgraphs) and the relationships that cut them.
+        Per element, the roots of its geometry: itself and the openings and projections cut into it
+        or into the assemblies it is part of (the kernel cuts a part with its assembly's openings).
+    shape_rels : tuple (offsets (k+1,) int64, ids int64)
+        Per element, the relationships that lead there (cuts and assemblies; their own text counts).
+    wholes : tuple (offsets (k+1,) int64, ids int64)
+        Per element, itself and the assemblies it is part of (a new opening or part relationship
+        naming one of them may change its shape).
     file_wide : ndarray int64
         Project and storey records: a change under them reads the whole file.
     """
@@ -105,6 +111,8 @@ class DeltaIndex:
     lines: tuple[np.ndarray, np.ndarray]
     objects: tuple[np.ndarray, np.ndarray]
     shape: tuple[np.ndarray, np.ndarray]
+    shape_rels: tuple[np.ndarray, np.ndarray]
+    wholes: tuple[np.ndarray, np.ndarray]
     file_wide: np.ndarray
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -114,7 +122,9 @@ class DeltaIndex:
             "ids": self.ids, "src": self.src, "dst": self.dst, "gids": np.array(self.gids, dtype=str),
             "sids": self.sids, "roots_at": self.roots[0], "roots": self.roots[1], "lines_at": self.lines[0],
             "lines": self.lines[1], "objects_at": self.objects[0], "objects": self.objects[1],
-            "shape_at": self.shape[0], "shape": self.shape[1], "file_wide": self.file_wide,
+            "shape_at": self.shape[0], "shape": self.shape[1], "wholes_at": self.wholes[0],
+            "shape_rels_at": self.shape_rels[0], "shape_rels": self.shape_rels[1],
+            "wholes": self.wholes[1], "file_wide": self.file_wide,
         }
 
     @classmethod
@@ -125,9 +135,10 @@ class DeltaIndex:
             schema=str(a["schema"]), source=a["source"].tobytes(), ids=a["ids"], src=a["src"], dst=a["dst"],
             gids=tuple(a["gids"].tolist()), sids=a["sids"], roots=(a["roots_at"], a["roots"]),
             lines=(a["lines_at"], a["lines"]), objects=(a["objects_at"], a["objects"]),
-            shape=(a["shape_at"], a["shape"]), file_wide=a["file_wide"],
+            shape=(a["shape_at"], a["shape"]), shape_rels=(a["shape_rels_at"], a["shape_rels"]),
+            wholes=(a["wholes_at"], a["wholes"]), file_wide=a["file_wide"],
         )
-        for at, ids in (idx.roots, idx.lines, idx.objects, idx.shape):
+        for at, ids in (idx.roots, idx.lines, idx.objects, idx.shape, idx.shape_rels, idx.wholes):
             if len(at) != k + 1 or int(at[-1]) != len(ids):
                 raise ValueError("index arrays do not fit together")
         if len(idx.gids) != k or len(idx.src) != len(idx.dst):
@@ -246,18 +257,22 @@ def build_index(data: bytes, schema: str, elements: Mapping[str, int], file_wide
         src.extend([rid] * len(refs))
         dst.extend(refs)
 
-    walk: dict[int, tuple[frozenset[int], tuple[int, ...], bool]] = {}   # rel -> (element side, walked-to, cut)
+    walk: dict[int, tuple[frozenset[int], tuple[int, ...], str]] = {}   # rel -> (element side, walked-to, kind)
 
-    def rel_walk(rid: int) -> tuple[frozenset[int], tuple[int, ...], bool]:
+    def rel_walk(rid: int) -> tuple[frozenset[int], tuple[int, ...], str]:
+        """The element side and the walked-to side of a relationship the reader or the kernel follows;
+        kind: ``cut`` (openings, projections), ``part`` (aggregation, nesting), ``other`` (containment,
+        type) or ``""`` (not followed)."""
         got = walk.get(rid)
         if got is None:
             cls, args = recs[rid]
             spec = _UP.get(cls) or _CUTS.get(cls)
-            got = (frozenset(), (), False)
+            got = (frozenset(), (), "")
             if spec is not None:
                 parts = _split_args(args)
                 if len(parts) > max(spec):
-                    got = (frozenset(_refs(parts[spec[0]])), tuple(_refs(parts[spec[1]])), cls in _CUTS)
+                    kind_ = "cut" if cls in _CUTS else "part" if cls in _PARTS else "other"
+                    got = (frozenset(_refs(parts[spec[0]])), tuple(_refs(parts[spec[1]])), kind_)
             walk[rid] = got
         return got
 
@@ -279,20 +294,35 @@ def build_index(data: bytes, schema: str, elements: Mapping[str, int], file_wide
         return got
 
     gids, sids = [], []
-    csr = {"roots": ([0], []), "lines": ([0], []), "objects": ([0], []), "shape": ([0], [])}
+    csr: dict[str, tuple[list[int], list[int]]] = {
+        name: ([0], []) for name in ("roots", "lines", "objects", "shape", "shape_rels", "wholes")}
     for gid, sid in elements.items():
-        objects, seen, rels, shape = [sid], {sid}, set(), {sid}
+        # the shape: the element, the wholes it is part of (the kernel cuts a part with the openings of
+        # its assembly), the openings and projections of all of them, and the relationships between
+        shape, shape_rels, wholes, i = {sid}, set(), [sid], 0
+        while i < len(wholes):
+            o = wholes[i]
+            i += 1
+            for rid in inverse.get(o, ()):
+                side, to, kind_ = rel_walk(rid)
+                if o not in side or kind_ not in ("cut", "part"):
+                    continue
+                shape_rels.add(rid)
+                for u in to:
+                    if kind_ == "cut":
+                        shape.add(u)
+                    elif u not in wholes:
+                        wholes.append(u)
+        # what the reader reads: parents, containers and types, walked up; openings count as read too
+        objects, seen, rels = [sid], {sid}, set()
         i = 0
         while i < len(objects):
             o = objects[i]
             i += 1
             for rid in inverse.get(o, ()):
                 rels.add(rid)
-                side, to, cut = rel_walk(rid)
-                if cut and o == sid and o in side:
-                    shape.add(rid)
-                    shape.update(to)
-                if o in side and (not cut or o == sid):
+                side, to, kind_ = rel_walk(rid)
+                if o in side and kind_ and (kind_ != "cut" or o in wholes):
                     for u in to:
                         if u not in seen:
                             seen.add(u)
@@ -304,7 +334,8 @@ def build_index(data: bytes, schema: str, elements: Mapping[str, int], file_wide
             lines.update(ln)
         gids.append(gid)
         sids.append(sid)
-        for name, values in (("roots", roots), ("lines", lines), ("objects", objects), ("shape", shape)):
+        for name, values in (("roots", roots), ("lines", lines), ("objects", objects), ("shape", shape),
+                             ("shape_rels", shape_rels), ("wholes", wholes)):
             at, ids = csr[name]
             ids.extend(sorted(values))
             at.append(len(ids))
@@ -318,7 +349,8 @@ def build_index(data: bytes, schema: str, elements: Mapping[str, int], file_wide
         schema=schema_text, source=bytes(data), ids=np.array(sorted(recs), dtype=np.int64),
         src=np.array(src, dtype=np.int64), dst=np.array(dst, dtype=np.int64), gids=tuple(gids),
         sids=np.array(sids, dtype=np.int64), roots=pack("roots"), lines=pack("lines"), objects=pack("objects"),
-        shape=pack("shape"), file_wide=np.array(sorted(file_wide), dtype=np.int64),
+        shape=pack("shape"), shape_rels=pack("shape_rels"), wholes=pack("wholes"),
+        file_wide=np.array(sorted(file_wide), dtype=np.int64),
     )
 
 
@@ -441,7 +473,7 @@ def affected(index: DeltaIndex, diff: Diff) -> Affected | str:
         if cls.startswith(b"IFCREL"):
             refs = _refs(args)
             named.update(refs)
-            if cls in _CUTS:
+            if cls in _CUTS or cls in _PARTS:
                 cut.update(refs)
     dirty = _ancestors(index, diff.changed)
     if np.isin(index.file_wide, dirty).any():
@@ -449,9 +481,9 @@ def affected(index: DeltaIndex, diff: Diff) -> Affected | str:
     records = _hits(index.roots, dirty) | _hits(index.lines, diff.changed)
     if named:
         records |= _hits(index.objects, np.array(sorted(named), dtype=np.int64))
-    shapes = _hits(index.shape, dirty)
-    if cut:
-        shapes |= np.isin(index.sids, np.array(sorted(cut), dtype=np.int64))
+    shapes = _hits(index.shape, dirty) | _hits(index.shape_rels, diff.changed)
+    if cut:        # a new or rewritten cut or assembly naming the element or a whole it is part of
+        shapes |= _hits(index.wholes, np.array(sorted(cut), dtype=np.int64))
     records |= shapes
     return Affected(records=tuple(index.gids[i] for i in np.nonzero(records)[0].tolist()),
                     shapes=tuple(index.gids[i] for i in np.nonzero(shapes)[0].tolist()))

@@ -343,8 +343,7 @@ def _tessellate_changed(ifc_file: Any, p: Path, label: str, directory: Path, set
     wanted = [e for e in select_elements(ifc_file) if e.Representation]
     digest = settings_digest(settings)
     try:
-        extra = {e.GlobalId: [r.RelatedOpeningElement.id() for r in getattr(e, "HasOpenings", None) or ()]
-                 + [r.RelatedFeatureElement.id() for r in getattr(e, "HasProjections", None) or ()] for e in wanted}
+        extra = {e.GlobalId: _cut_ids(e) for e in wanted}
         prints: dict[str, bytes] | None = element_fingerprints(
             p, {e.GlobalId: e.id() for e in wanted}, extra, context=[x.id() for x in ifc_file.by_type("IfcProject")],
             salt=f"{ifc_file.schema}|{digest}|{_engine_version()}", records=scan)
@@ -365,6 +364,26 @@ def _tessellate_changed(ifc_file: Any, p: Path, label: str, directory: Path, set
                                progress=progress) if rest else ({}, [])
     meshes = {e.GlobalId: kept.get(e.GlobalId) or new.get(e.GlobalId) for e in wanted}
     return {g: m for g, m in meshes.items() if m is not None}, failures, prints
+
+
+def _cut_ids(element: Any) -> list[int]:
+    """Step ids of the openings and projections the kernel applies to ``element``: its own and those of
+    the assemblies it is part of (the kernel cuts a part with its assembly's openings)."""
+    out: list[int] = []
+    seen: set[int] = set()
+    todo = [element]
+    while todo:
+        e = todo.pop()
+        if e.id() in seen:
+            continue
+        seen.add(e.id())
+        out += [r.RelatedOpeningElement.id() for r in getattr(e, "HasOpenings", None) or ()]
+        out += [r.RelatedFeatureElement.id() for r in getattr(e, "HasProjections", None) or ()]
+        for rel in (*(getattr(e, "Decomposes", None) or ()), *(getattr(e, "Nests", None) or ())):
+            whole = getattr(rel, "RelatingObject", None)
+            if whole is not None and (rel.is_a("IfcRelAggregates") or rel.is_a("IfcRelNests")):
+                todo.append(whole)
+    return out
 
 
 def _engine_version() -> str:
