@@ -932,6 +932,37 @@ def test_an_opening_of_an_assembly_cuts_its_parts(edit, storey_renamed, tmp_path
     assert not np.array_equal(run.fresh.meshes[wall].vertices, run.before.meshes[wall].vertices)
 
 
+@pytest.mark.parametrize("storey_renamed", [False, True], ids=["delta", "full-read-reusing-meshes"])
+@pytest.mark.parametrize("how", ["its aggregate rel edited", "a new aggregate rel"])
+def test_a_wall_put_into_an_assembly_gets_the_assembly_openings(how, storey_renamed, tmp_path, spy):
+    """The assembly holds wall2 and is voided by an opening where wall1 stands (cutting nothing);
+    the edit makes wall1 a part of the assembly too: now the opening cuts it."""
+    import ifcopenshell.api.aggregate
+    import ifcopenshell.api.root
+
+    path = tmp_path / "built.ifc"
+    ids = build_small_model(path)
+    ed.add_opening_geometry(path, ids)
+    f = ifcopenshell.open(str(path))
+    assembly = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Assembly")
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=assembly, products=[f.by_guid(ids["wall2"])])
+    for rel in f.by_type("IfcRelVoidsElement"):
+        rel.RelatingBuildingElement = assembly
+    aggregate, asm_id = assembly.IsDecomposedBy[0].id(), assembly.id()
+    f.write(str(path))
+    text = ed.read_step(path)
+    wall1, wall2 = ed.id_of(text, ids["wall1"]), ed.id_of(text, ids["wall2"])
+    if how == "its aggregate rel edited":
+        edited = ed.add_ref(text, aggregate, wall2, wall1)
+    else:
+        edited = ed.append_records(text, [f"#{ed.next_id(text)}=IFCRELAGGREGATES('{ed.new_guid()}',$,$,$,#{asm_id},(#{wall1}));"])
+    if storey_renamed:
+        edited = edited.replace("'Level 1'", "'Level one'", 1)
+    run = load_edit(tmp_path, spy, text, edited, name="small.ifc")
+    wall = ids["wall1"]
+    assert run.fresh.meshes[wall].vertices.shape != run.before.meshes[wall].vertices.shape, "now the opening cuts wall1"
+
+
 def test_a_part_follows_its_assembly_to_another_storey(tmp_path, spy):
     """wall1 has no container of its own: it is a part of an assembly contained in Level 1. The edit
     moves the assembly to Level 2's containment: wall1's storey and container change with it."""
