@@ -1111,3 +1111,13 @@ def test_an_edited_ifc4x3_file(sample, tmp_path, spy):
     run.seen.assert_delta_used()
     assert run.seen.tessellated_ids == {moved}
     assert differences(run.before, run.fresh, files="content")
+
+
+def test_a_deleted_record_that_leaves_a_reference_dangling_warns_as_a_full_read(tmp_path):
+    """Office_A's person record deleted: no element reads it, but the record that refers to it is now
+    damaged; the delta must see the parser's complaint (and read in full) like a full read does."""
+    text = ed.read_step(shared_path("samples", "ifc", "Office_A_20110811.ifc"))
+    person = ed.record_ids(text, "IFCPERSON")[0]
+    edited = ed.delete_records(text, [person])
+    fresh = _same_as_full_read_or_same_error(tmp_path, text, edited)
+    assert fresh is not None and any(f"#{person}" in w for w in fresh.warnings), fresh.warnings

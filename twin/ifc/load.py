@@ -273,8 +273,9 @@ def _load_delta(p: Path, path: str | os.PathLike[str], sha: str, directory: Path
     # other geometry settings may read more than the shape subgraph (material layer sets...): then every
     # element read again is tessellated again
     shapes = (set(hit.shapes) if not settings else set(hit.records)) if geometry else set()
-    if hit.records or diff.added or diff.header_changed:
-        # the parser sees every changed line: damaged ones give the full read's warnings (or error)
+    if hit.records or diff.added or len(diff.changed) or diff.header_changed:
+        # the parser sees every change: damaged lines, or references left dangling by a deleted record,
+        # give the full read's warnings (or error)
         problems: list[str] = []
         ifc_file = open_ifc(p, problems)
         if problems:
