@@ -212,23 +212,24 @@ def bench_rerun(path: Path, label: str, model: BuildingModel, victim: str, cache
     assert all(np.array_equal(m.vertices, scratch.meshes[g].vertices) for g, m in from_file.meshes.items())
     assert all(np.array_equal(m.vertices, scratch.meshes[g].vertices) for g, m in from_disk.meshes.items())
     ids_new = list(scratch.meshes)
+    def row(mode: str, change: str, clashes: int, full: tuple[float, float], ours: tuple[float, float], judged: int,
+            same: bool) -> None:
+        rows.append(f"| {label} | {mode} | {change} | {clashes} | {full[0]:.2f} ({full[1]:.2f}) | | "
+                    f"{ours[0]:.2f} ({ours[1]:.2f}) | {judged} | **{full[0] / ours[0]:.1f}x** "
+                    f"({full[1] / ours[1]:.1f}x) | {'yes' if same else '**NO**'} |")
+        print(rows[-1], flush=True)
+
     for mode, opts in MODES:
         session = app_sessions[mode]
         again, w_r, c_r = timed(lambda: session.rerun(from_file, ids_new))
         full, w_f, c_f = timed(lambda: detect_clashes(scratch, ids_new, mode=mode, use_cache=False, **opts))
-        same = "yes" if again.clashes == full.clashes else "**NO**"
-        rows.append(f"| {label} | {mode} | IFC file edited, the app: load {w_l:.2f} ({c_l:.2f}) "
-                    f"(from scratch {w_0:.2f} ({c_0:.2f})) + session re-run | {len(full.clashes)} | "
-                    f"{w_0 + w_f:.2f} ({c_0 + c_f:.2f}) | | {w_l + w_r:.2f} ({c_l + c_r:.2f}) | {again.stats['computed']} | "
-                    f"**{(w_0 + w_f) / (w_l + w_r):.1f}x** ({(c_0 + c_f) / (c_l + c_r):.1f}x) | {same} |")
-        print(rows[-1], flush=True)
+        scratch_total = (w_0 + w_f, c_0 + c_f)
+        row(mode, f"IFC file edited, the app: load {w_l:.2f} ({c_l:.2f}) (from scratch {w_0:.2f} ({c_0:.2f})) "
+            "+ session re-run", len(full.clashes), scratch_total, (w_l + w_r, c_l + c_r), again.stats["computed"],
+            again.clashes == full.clashes)
         cli, w_c, c_c = timed(lambda: detect_clashes(from_disk, ids_new, mode=mode, cache_dir=pair_caches[mode], **opts))
-        same = "yes" if cli.clashes == full.clashes else "**NO**"
-        rows.append(f"| {label} | {mode} | IFC file edited, a new process: load {w_d:.2f} ({c_d:.2f}) "
-                    f"+ detect_clashes with its pair cache | {len(full.clashes)} | "
-                    f"{w_0 + w_f:.2f} ({c_0 + c_f:.2f}) | | {w_d + w_c:.2f} ({c_d + c_c:.2f}) | {cli.stats['computed']} | "
-                    f"**{(w_0 + w_f) / (w_d + w_c):.1f}x** ({(c_0 + c_f) / (c_d + c_c):.1f}x) | {same} |")
-        print(rows[-1], flush=True)
+        row(mode, f"IFC file edited, a new process: load {w_d:.2f} ({c_d:.2f}) + detect_clashes with its pair cache",
+            len(full.clashes), scratch_total, (w_d + w_c, c_d + c_c), cli.stats["computed"], cli.clashes == full.clashes)
 
 
 def timed_all(fn):
