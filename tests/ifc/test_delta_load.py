@@ -910,21 +910,14 @@ def test_an_opening_of_an_assembly_cuts_its_parts(edit, storey_renamed, tmp_path
     import ifcopenshell.api.aggregate
     import ifcopenshell.api.root
 
-    path = tmp_path / "built.ifc"
-    ids = build_small_model(path)
-    ed.add_opening_geometry(path, ids)
-    f = ifcopenshell.open(str(path))
-    assembly = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Assembly")
-    ifcopenshell.api.aggregate.assign_object(f, relating_object=assembly, products=[f.by_guid(ids["wall1"])])
-    aggregate = assembly.IsDecomposedBy[0].id()
-    if edit == "opening of an outer assembly moved":      # the opening voids the assembly of the assembly
+    def outer_assembly(f, assembly):
+        if edit != "opening of an outer assembly moved":
+            return assembly
         outer = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Outer assembly")
         ifcopenshell.api.aggregate.assign_object(f, relating_object=outer, products=[assembly])
-        assembly = outer
-    for rel in f.by_type("IfcRelVoidsElement"):
-        rel.RelatingBuildingElement = assembly
-    f.write(str(path))
-    text = ed.read_step(path)
+        return outer                                      # the opening voids the assembly of the assembly
+
+    ids, text, aggregate, _ = _voided_assembly(tmp_path, "wall1", outer_assembly)
     if edit in ("opening moved", "opening of an outer assembly moved"):
         edited = ed.moved_up_text(text, tmp_path, ids["opening"], 800.0)
     else:
@@ -940,11 +933,11 @@ def test_an_opening_of_an_assembly_cuts_its_parts(edit, storey_renamed, tmp_path
     assert not np.array_equal(run.fresh.meshes[wall].vertices, run.before.meshes[wall].vertices)
 
 
-@pytest.mark.parametrize("storey_renamed", [False, True], ids=["delta", "full-read-reusing-meshes"])
-@pytest.mark.parametrize("how", ["its aggregate rel edited", "a new aggregate rel"])
-def test_a_wall_put_into_an_assembly_gets_the_assembly_openings(how, storey_renamed, tmp_path, spy):
-    """The assembly holds wall2 and is voided by an opening where wall1 stands (cutting nothing);
-    the edit makes wall1 a part of the assembly too: now the opening cuts it."""
+def _voided_assembly(tmp_path, part: str, voided=lambda f, assembly: assembly):
+    """The small model with its opening geometry, ``part`` (a wall key) aggregated into a new
+    IfcElementAssembly, and the opening voiding ``voided(file, assembly)`` (the assembly itself by
+    default) instead of its wall. Returns the ids, the STEP text, and the step ids of the aggregation
+    and of the assembly."""
     import ifcopenshell.api.aggregate
     import ifcopenshell.api.root
 
@@ -953,12 +946,21 @@ def test_a_wall_put_into_an_assembly_gets_the_assembly_openings(how, storey_rena
     ed.add_opening_geometry(path, ids)
     f = ifcopenshell.open(str(path))
     assembly = ifcopenshell.api.root.create_entity(f, ifc_class="IfcElementAssembly", name="Assembly")
-    ifcopenshell.api.aggregate.assign_object(f, relating_object=assembly, products=[f.by_guid(ids["wall2"])])
-    for rel in f.by_type("IfcRelVoidsElement"):
-        rel.RelatingBuildingElement = assembly
+    ifcopenshell.api.aggregate.assign_object(f, relating_object=assembly, products=[f.by_guid(ids[part])])
     aggregate, asm_id = assembly.IsDecomposedBy[0].id(), assembly.id()
+    host = voided(f, assembly)
+    for rel in f.by_type("IfcRelVoidsElement"):
+        rel.RelatingBuildingElement = host
     f.write(str(path))
-    text = ed.read_step(path)
+    return ids, ed.read_step(path), aggregate, asm_id
+
+
+@pytest.mark.parametrize("storey_renamed", [False, True], ids=["delta", "full-read-reusing-meshes"])
+@pytest.mark.parametrize("how", ["its aggregate rel edited", "a new aggregate rel"])
+def test_a_wall_put_into_an_assembly_gets_the_assembly_openings(how, storey_renamed, tmp_path, spy):
+    """The assembly holds wall2 and is voided by an opening where wall1 stands (cutting nothing);
+    the edit makes wall1 a part of the assembly too: now the opening cuts it."""
+    ids, text, aggregate, asm_id = _voided_assembly(tmp_path, "wall2")
     wall1, wall2 = ed.id_of(text, ids["wall1"]), ed.id_of(text, ids["wall2"])
     if how == "its aggregate rel edited":
         edited = ed.add_ref(text, aggregate, wall2, wall1)
