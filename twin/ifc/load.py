@@ -15,7 +15,6 @@ Whatever the delta cannot vouch for is read in full.
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections import OrderedDict
 from dataclasses import fields, replace
@@ -26,7 +25,8 @@ from twin.errors import InputError, MissingFileError
 from twin.gcpause import gc_paused
 from twin.ifc import cache as _cache
 from twin.ifc.geometry import Progress, settings_digest, tessellate
-from twin.ifc.reader import FileRecords, file_sha256, open_ifc, read_elements, read_file, select_elements
+from twin.ifc.reader import (FileRecords, file_sha256, open_ifc, read_elements, read_file, select_elements,
+                             warning_element)
 from twin.ifc.units import FileUnits
 from twin.model import BBox, BuildingModel, Element, GeometryFailure, Mesh, ModelFile, Storey
 
@@ -38,7 +38,6 @@ _MAX_PARSE_PROBLEMS = 10
 _BASES: "OrderedDict[tuple[str, str | None], tuple[FileRecords, dict[str, Mesh], list[GeometryFailure]]]" = OrderedDict()
 _MAX_BASES = 2               # files kept in memory as delta bases (their objects are shared with the models)
 _BASES_LOCK = threading.Lock()
-_WARNING_GID = re.compile(r": element (\S+) \(")
 
 
 def _records_payload(records: FileRecords) -> dict[str, Any]:
@@ -313,14 +312,13 @@ def _load_delta(p: Path, path: str | os.PathLike[str], sha: str, directory: Path
     by_element: dict[str, list[str]] = {}
     others: list[str] = []
     for w in _relabelled(old.warnings, old.file.path, label):
-        m = _WARNING_GID.search(w)
-        if m is None:
+        gid = warning_element(w)
+        if gid is None:
             others.append(w)
-        elif m.group(1) not in fresh:
-            by_element.setdefault(m.group(1), []).append(w)
+        elif gid not in fresh:
+            by_element.setdefault(gid, []).append(w)
     for w in new_warnings:
-        m = _WARNING_GID.search(w)
-        by_element.setdefault(m.group(1) if m else "", []).append(w)
+        by_element.setdefault(warning_element(w) or "", []).append(w)
     warnings = others + [w for e in elements for w in by_element.get(e.global_id, ())]
     position = {e.global_id: i for i, e in enumerate(elements)}
     failures = [f if f.file == label else replace(f, file=label) for f in old_failures if f.global_id not in shapes]

@@ -618,13 +618,21 @@ def _read_entities(extractor: _Extractor, entities: Iterable[ifcopenshell.entity
 
 
 def element_warning(label: str, global_id: str, ifc_class: str, message: str) -> str:
-    """The warning text about one element (:func:`warning_names` finds the element again)."""
+    """The warning text about one element (:func:`warning_element` finds the element again)."""
     return f"{label}: element {global_id} ({ifc_class}): {message}"
 
 
-def warning_names(warning: str, global_id: str) -> bool:
-    """True when ``warning`` is about element ``global_id`` (written by :func:`element_warning`)."""
-    return f": element {global_id} (" in warning
+_ELEMENT_WARNING = re.compile(r": element (\S+) \(")
+
+
+def warning_element(warning: str) -> str | None:
+    """The GlobalId a warning written by :func:`element_warning` is about, or None for other warnings.
+
+    >>> warning_element(element_warning("a.ifc", "2XQ$n5SLP5MBLyL442paFx", "IfcWall", "data not read: x"))
+    '2XQ$n5SLP5MBLyL442paFx'
+    """
+    m = _ELEMENT_WARNING.search(warning)
+    return m.group(1) if m else None
 
 
 def read_elements(ifc_file: ifcopenshell.file, path: str | os.PathLike[str], units: FileUnits,
