@@ -62,6 +62,7 @@ __all__ = [
     "save_latest",
     "save_index",
     "load_index",
+    "has_index",
 ]
 
 CACHE_FORMAT = 4
@@ -234,9 +235,18 @@ def load_latest(cache_dir: Path, key: str) -> str | None:
     return text if text.isalnum() else None
 
 
+def _index_path(cache_dir: Path, key: str) -> Path:
+    return Path(cache_dir) / f"index-{key}.npz"
+
+
+def has_index(cache_dir: Path, key: str) -> bool:
+    """Whether a delta index was written for the records entry ``key``."""
+    return _index_path(cache_dir, key).exists()
+
+
 def save_index(cache_dir: Path, key: str, arrays: dict[str, np.ndarray]) -> Path | None:
     """Write a delta index (:meth:`twin.ifc.delta.DeltaIndex.to_arrays`); None if the cache is not writable."""
-    path = Path(cache_dir) / f"index-{key}.npz"
+    path = _index_path(cache_dir, key)
     try:
         _write_atomic(path, lambda h: np.savez(h, **arrays))
     except OSError:
@@ -246,7 +256,7 @@ def save_index(cache_dir: Path, key: str, arrays: dict[str, np.ndarray]) -> Path
 
 def load_index(cache_dir: Path, key: str) -> dict[str, np.ndarray] | None:
     """The arrays :func:`save_index` wrote, or None (absent or unreadable)."""
-    path = Path(cache_dir) / f"index-{key}.npz"
+    path = _index_path(cache_dir, key)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}

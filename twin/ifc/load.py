@@ -133,7 +133,7 @@ def load_file(
             _cache.save_records_entry(directory, records_key, _records_payload(records))
             if not problems:
                 scan = _save_index(ifc_file, p, sha, directory, records_key)
-    elif use_cache and (directory / f"index-{records_key}.npz").exists():
+    elif use_cache and _cache.has_index(directory, records_key):
         base = _cache.latest_key(p, "base")
         if _cache.load_latest(directory, base) != sha:
             _cache.save_latest(directory, base, sha)          # this version, with its index, is the next base
